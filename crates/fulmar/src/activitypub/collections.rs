@@ -1,0 +1,258 @@
+//! An actor's collections: outbox, followers, following, featured and featured tags.
+//!
+//! `GET …/followers` answers with an `OrderedCollection` that names its size and its
+//! first page; `GET …/followers?page=true` is that first page, and each page links
+//! to the next with `max_id` (older) and to the previous with `min_id` (newer), the
+//! scheme Mastodon uses and GoToSocial and Mastodon 4.4+ follow when they backfill.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use fulmar_federation::collection::{OrderedCollection, OrderedCollectionPage};
+use fulmar_store::accounts::AccountRow;
+use fulmar_store::collections::{self as store, UriItem};
+use fulmar_store::PageParams;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{to_activitypub, ActivityJson};
+use crate::core::ids::parse_id;
+use crate::http::{ApiError, ApiResult};
+use crate::state::App;
+
+/// Items per collection page, as in Mastodon's outbox.
+pub const PAGE_SIZE: i64 = 20;
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    page: Option<String>,
+    max_id: Option<String>,
+    min_id: Option<String>,
+}
+
+impl PageQuery {
+    /// `None` for the collection itself, or the page asked for. Cursors that are not
+    /// ids are a client error, not an empty page.
+    fn page(&self) -> ApiResult<Option<PageParams>> {
+        let is_page = self.page.is_some() || self.max_id.is_some() || self.min_id.is_some();
+        if !is_page {
+            return Ok(None);
+        }
+        let cursor = |v: &Option<String>, name: &str| -> ApiResult<Option<i64>> {
+            match v.as_deref() {
+                None | Some("") => Ok(None),
+                Some(text) => parse_id(text)
+                    .map(Some)
+                    .ok_or_else(|| ApiError::bad_request(format!("{name} must be a decimal id"))),
+            }
+        };
+        Ok(Some(PageParams {
+            max_id: cursor(&self.max_id, "max_id")?,
+            min_id: cursor(&self.min_id, "min_id")?,
+            since_id: None,
+            // One more than a page tells whether another page exists.
+            limit: PAGE_SIZE + 1,
+        }))
+    }
+}
+
+/// Builds the collection or the requested page from rows that carry a cursor.
+fn respond<T>(
+    id: &str,
+    total: i64,
+    page: Option<PageParams>,
+    rows: Vec<T>,
+    cursor: impl Fn(&T) -> i64,
+    item: impl Fn(&T) -> Value,
+) -> Response {
+    let Some(page) = page else {
+        return ActivityJson(OrderedCollection::new(
+            id.to_owned(),
+            total,
+            format!("{id}?page=true"),
+            None,
+        ))
+        .into_response();
+    };
+    let mut rows = rows;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    if has_more {
+        // Descending pages drop the oldest extra row; ascending (min_id) pages were
+        // reversed after fetching, so their extra row is the newest, at the front.
+        if page.ascending() {
+            rows.remove(0);
+        } else {
+            rows.truncate(PAGE_SIZE as usize);
+        }
+    }
+    let first = rows.first().map(&cursor);
+    let last = rows.last().map(&cursor);
+    let next = match last {
+        // Going down, more rows mean another page; a min_id page always has older
+        // rows below it (the ones it was anchored on).
+        Some(last) if has_more || page.ascending() => Some(format!("{id}?page=true&max_id={last}")),
+        _ => None,
+    };
+    let prev = match first {
+        Some(first) if page.max_id.is_some() || (page.ascending() && has_more) => {
+            Some(format!("{id}?page=true&min_id={first}"))
+        }
+        _ => None,
+    };
+    let mut page_id = format!("{id}?page=true");
+    if let Some(max) = page.max_id {
+        page_id.push_str(&format!("&max_id={max}"));
+    }
+    if let Some(min) = page.min_id {
+        page_id.push_str(&format!("&min_id={min}"));
+    }
+    ActivityJson(OrderedCollectionPage::new(
+        page_id,
+        id.to_owned(),
+        total,
+        rows.iter().map(item).collect(),
+        next,
+        prev,
+    ))
+    .into_response()
+}
+
+async fn account(app: &App, username: &str) -> ApiResult<AccountRow> {
+    fulmar_store::accounts::local_by_username(&app.db, username)
+        .await?
+        .filter(|a| a.suspended_at.is_none())
+        .ok_or_else(ApiError::not_found)
+}
+
+fn uri_item(item: &UriItem) -> Value {
+    Value::String(item.uri.clone())
+}
+
+/// `GET /users/NAME/followers`. Accounts that hide their network show only the
+/// count, as in Mastodon.
+pub async fn followers(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let account = account(&app, &username).await?;
+    let page = q.page()?;
+    let total = store::followers_count(&app.db, account.id).await?;
+    let rows = match page {
+        Some(p) if !account.hide_collections => store::followers(&app.db, account.id, &p).await?,
+        _ => Vec::new(),
+    };
+    let id = app.urls.followers(&account.username);
+    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+}
+
+/// `GET /users/NAME/following`.
+pub async fn following(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let account = account(&app, &username).await?;
+    let page = q.page()?;
+    let total = store::following_count(&app.db, account.id).await?;
+    let rows = match page {
+        Some(p) if !account.hide_collections => store::following(&app.db, account.id, &p).await?,
+        _ => Vec::new(),
+    };
+    let id = app.urls.following(&account.username);
+    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+}
+
+/// `GET /users/NAME/collections/featured`: pinned public and unlisted statuses.
+pub async fn featured(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let account = account(&app, &username).await?;
+    let page = q.page()?;
+    let total = store::featured_count(&app.db, account.id).await?;
+    let rows = match page {
+        Some(p) => store::featured(&app.db, account.id, &p).await?,
+        None => Vec::new(),
+    };
+    let id = app.urls.featured(&account.username);
+    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+}
+
+/// `GET /users/NAME/collections/tags`: featured hashtags (none until profiles can
+/// feature them).
+pub async fn featured_tags(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let account = account(&app, &username).await?;
+    let page = q.page()?;
+    let id = app.urls.featured_tags(&account.username);
+    Ok(respond(
+        &id,
+        0,
+        page,
+        Vec::<UriItem>::new(),
+        |r| r.cursor,
+        uri_item,
+    ))
+}
+
+/// `GET /users/NAME/outbox`: public and unlisted statuses as `Create` activities and
+/// reblogs as `Announce`, newest first.
+pub async fn outbox(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let account = account(&app, &username).await?;
+    let page = q.page()?;
+    let total = store::outbox_count(&app.db, account.id).await?;
+    let rows = match page {
+        Some(p) => store::outbox(&app.db, account.id, &p).await?,
+        None => Vec::new(),
+    };
+    // Reblogs point at the reblogged status by URI.
+    let mut reblogged = std::collections::HashMap::new();
+    for row in &rows {
+        if let Some(of) = row.reblog_of_id {
+            if let Some(original) = fulmar_store::statuses::by_id(&app.db, of).await? {
+                reblogged.insert(of, original.uri);
+            }
+        }
+    }
+    let id = app.urls.outbox(&account.username);
+    let urls = app.urls.clone();
+    Ok(respond(
+        &id,
+        total,
+        page,
+        rows,
+        |r| r.id,
+        |r| {
+            let object = r
+                .reblog_of_id
+                .and_then(|of| reblogged.get(&of))
+                .map(String::as_str);
+            to_activitypub::outbox_item(r, &account, object, &urls)
+        },
+    ))
+}
+
+/// `GET /actor/outbox`: the instance actor publishes nothing.
+pub async fn instance_outbox(
+    State(app): State<App>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let page = q.page()?;
+    let id = format!("{}/outbox", app.urls.instance_actor());
+    Ok(respond(
+        &id,
+        0,
+        page,
+        Vec::<UriItem>::new(),
+        |r| r.cursor,
+        uri_item,
+    ))
+}

@@ -1,0 +1,61 @@
+//! Server-to-server endpoints: discovery (WebFinger, host-meta, NodeInfo), actors and
+//! their collections. Handlers here speak ActivityPub and never touch Mastodon API
+//! entities; they turn rows into wire documents through `to_activitypub`.
+
+pub mod actor;
+pub mod collections;
+pub mod host_meta;
+pub mod nodeinfo;
+pub mod to_activitypub;
+pub mod webfinger;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::state::App;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(host_meta::host_meta))
+        .route("/.well-known/nodeinfo", get(nodeinfo::discovery))
+        .route("/nodeinfo/{version}", get(nodeinfo::nodeinfo))
+        .route("/actor", get(actor::instance_actor))
+        .route("/actor/outbox", get(collections::instance_outbox))
+        .route("/users/{username}", get(actor::actor))
+        .route("/users/{username}/outbox", get(collections::outbox))
+        .route("/users/{username}/followers", get(collections::followers))
+        .route("/users/{username}/following", get(collections::following))
+        .route(
+            "/users/{username}/collections/featured",
+            get(collections::featured),
+        )
+        .route(
+            "/users/{username}/collections/tags",
+            get(collections::featured_tags),
+        )
+}
+
+/// A JSON body served as `application/activity+json`. Mastodon refuses fetched
+/// documents of any other type.
+pub struct ActivityJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ActivityJson<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, fulmar_federation::ACTIVITY_JSON),
+                    (header::VARY, "Accept"),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => crate::http::ApiError::from(crate::core::CoreError::Internal(e.into()))
+                .into_response(),
+        }
+    }
+}

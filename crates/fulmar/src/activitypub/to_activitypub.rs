@@ -1,0 +1,214 @@
+//! Conversions from stored rows to ActivityPub documents. Every document Fulmar
+//! publishes about its own objects is built here.
+
+use fulmar_federation::actor::{Actor, Endpoints, Image, PropertyValue, PublicKey};
+use fulmar_federation::{context, PUBLIC};
+use fulmar_store::accounts::AccountRow;
+use fulmar_store::statuses::StatusRow;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::core::instance::InstanceKey;
+use crate::core::time::rfc3339_s;
+use crate::core::urls::Urls;
+
+/// A profile field as stored in `accounts.fields`.
+#[derive(Deserialize)]
+struct Field {
+    name: String,
+    value: String,
+}
+
+/// The actor document of a local account.
+pub fn actor(account: &AccountRow, public_key_pem: &str, urls: &Urls) -> Actor {
+    let name = &account.username;
+    let fields: Vec<Field> = serde_json::from_str(&account.fields).unwrap_or_default();
+    let also_known_as: Vec<String> =
+        serde_json::from_str(&account.also_known_as).unwrap_or_default();
+    Actor {
+        context: context::actor(),
+        // Derived from the configuration, not from the stored `uri`, like every local
+        // URL (see `Urls`).
+        id: urls.actor(name),
+        kind: account.actor_type.clone(),
+        following: Some(urls.following(name)),
+        followers: Some(urls.followers(name)),
+        inbox: urls.inbox(name),
+        outbox: urls.outbox(name),
+        featured: Some(urls.featured(name)),
+        featured_tags: Some(urls.featured_tags(name)),
+        preferred_username: name.clone(),
+        name: account.display_name.clone(),
+        summary: account.note.clone(),
+        url: urls.profile(name),
+        manually_approves_followers: account.locked,
+        discoverable: account.discoverable,
+        indexable: account.indexable,
+        published: rfc3339_s(day_start(account.created_at)),
+        memorial: account.memorial,
+        public_key: PublicKey {
+            id: urls.key_id(name),
+            owner: urls.actor(name),
+            public_key_pem: public_key_pem.to_owned(),
+        },
+        tag: Vec::new(),
+        attachment: fields
+            .into_iter()
+            .map(|f| PropertyValue::new(f.name, f.value))
+            .collect(),
+        endpoints: Endpoints {
+            shared_inbox: urls.shared_inbox(),
+        },
+        icon: account
+            .avatar_url
+            .clone()
+            .map(|u| Image::new(media_type_of(&u), u)),
+        image: account
+            .header_url
+            .clone()
+            .map(|u| Image::new(media_type_of(&u), u)),
+        also_known_as,
+        moved_to: None,
+        attribution_domains: Vec::new(),
+    }
+}
+
+/// The instance actor (FEP-2677): an `Application` named after the domain, which
+/// signs the requests no user is behind. Like Mastodon's, it asks for approval of
+/// followers and is not discoverable.
+pub fn instance_actor(key: &InstanceKey, urls: &Urls) -> Actor {
+    let id = urls.instance_actor();
+    Actor {
+        context: context::actor(),
+        id: id.clone(),
+        kind: "Application".into(),
+        following: None,
+        followers: None,
+        inbox: format!("{id}/inbox"),
+        outbox: format!("{id}/outbox"),
+        featured: None,
+        featured_tags: None,
+        preferred_username: urls.domain().to_owned(),
+        name: urls.domain().to_owned(),
+        summary: String::new(),
+        url: format!("{}/", urls.base()),
+        manually_approves_followers: true,
+        discoverable: false,
+        indexable: false,
+        published: "1970-01-01T00:00:00Z".into(),
+        memorial: false,
+        public_key: PublicKey {
+            id: urls.instance_actor_key_id(),
+            owner: id,
+            public_key_pem: key.public_key_pem.clone(),
+        },
+        tag: Vec::new(),
+        attachment: Vec::new(),
+        endpoints: Endpoints {
+            shared_inbox: urls.shared_inbox(),
+        },
+        icon: None,
+        image: None,
+        also_known_as: Vec::new(),
+        moved_to: None,
+        attribution_domains: Vec::new(),
+    }
+}
+
+/// Mastodon publishes an account's creation day, not its exact time, so that the
+/// profile does not reveal when someone signed up to the second.
+fn day_start(ms: i64) -> i64 {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    ms - ms.rem_euclid(DAY)
+}
+
+fn media_type_of(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        _ => "image/jpeg",
+    }
+    .to_owned()
+}
+
+/// The addressing of a public or unlisted status: public statuses are addressed to
+/// everyone with the followers in `cc`; unlisted the other way round.
+fn addressing(status: &StatusRow, followers: &str) -> (Vec<String>, Vec<String>) {
+    match status.visibility.as_str() {
+        "public" => (vec![PUBLIC.into()], vec![followers.into()]),
+        "unlisted" => (vec![followers.into()], vec![PUBLIC.into()]),
+        "private" => (vec![followers.into()], vec![]),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// A local status as a `Note`.
+pub fn note(status: &StatusRow, author: &AccountRow, urls: &Urls) -> Value {
+    let (to, cc) = addressing(status, &urls.followers(&author.username));
+    let id = if status.local {
+        urls.status(&author.username, status.id)
+    } else {
+        status.uri.clone()
+    };
+    let mut note = json!({
+        "id": id,
+        "type": "Note",
+        "summary": if status.spoiler_text.is_empty() { Value::Null } else { json!(status.spoiler_text) },
+        "inReplyTo": status.in_reply_to_uri,
+        "published": rfc3339_s(status.created_at),
+        "url": if status.local { urls.status_page(&author.username, status.id) } else { status.url.clone().unwrap_or_else(|| status.uri.clone()) },
+        "attributedTo": urls.actor(&author.username),
+        "to": to,
+        "cc": cc,
+        "sensitive": status.sensitive,
+        "content": status.content,
+        "attachment": [],
+        "tag": [],
+    });
+    if let Some(lang) = &status.language {
+        note["contentMap"] = json!({ lang: status.content });
+    }
+    if let Some(edited) = status.edited_at {
+        note["updated"] = json!(rfc3339_s(edited));
+    }
+    note
+}
+
+/// An outbox item: a `Create` wrapping the status, or an `Announce` for a reblog.
+pub fn outbox_item(
+    status: &StatusRow,
+    author: &AccountRow,
+    reblogged_uri: Option<&str>,
+    urls: &Urls,
+) -> Value {
+    let (to, cc) = addressing(status, &urls.followers(&author.username));
+    let uri = if status.local {
+        urls.status(&author.username, status.id)
+    } else {
+        status.uri.clone()
+    };
+    match (status.reblog_of_id, reblogged_uri) {
+        (Some(_), Some(object)) => json!({
+            "id": format!("{uri}/activity"),
+            "type": "Announce",
+            "actor": urls.actor(&author.username),
+            "published": rfc3339_s(status.created_at),
+            "to": to,
+            "cc": cc,
+            "object": object,
+        }),
+        _ => json!({
+            "id": format!("{uri}/activity"),
+            "type": "Create",
+            "actor": urls.actor(&author.username),
+            "published": rfc3339_s(status.created_at),
+            "to": to,
+            "cc": cc,
+            "object": note(status, author, urls),
+        }),
+    }
+}

@@ -1,0 +1,191 @@
+//! The command line: `fulmar serve` and `fulmar admin …`.
+
+use std::io::BufRead as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, RawSettings};
+use crate::core::accounts::{self, NewLocalUser};
+use crate::core::CoreError;
+use crate::startup::{self, Server};
+
+#[derive(Parser, Debug)]
+#[command(name = "fulmar", version, about = "A federated social server", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: RawSettings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Administer the server; works while a server runs on the same database.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Admin {
+    /// Apply database migrations (the server also applies them at start).
+    Migrate,
+    /// Create a local account.
+    CreateUser {
+        /// Letters, digits and underscores; at most 30 characters.
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// The password, or `-` to read it from the first line of standard input.
+        #[arg(long)]
+        password: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Print a new access token for an account (and nothing else) on standard output.
+    Token {
+        name: String,
+        #[arg(long, default_value = "read write follow push")]
+        scopes: String,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let config = match Config::load(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fulmar: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fulmar: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Admin(admin) => run_admin(config, admin).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fulmar: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to standard error, so that commands like `admin token` keep standard
+/// output for their result. `RUST_LOG` overrides the default filter.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = Server::build(config).await?;
+    let app = server.app().clone();
+    let addr = server.local_addr();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %addr,
+        url = app.urls.base(),
+        database = %fulmar_store::Backend::of_url(&app.config.database_url).map(|b| format!("{b:?}")).unwrap_or_default(),
+        ready_ms = server.startup_time().as_millis() as u64,
+        "Fulmar is ready"
+    );
+    let usage = fulmar_store::instance::usage(&app.db, crate::core::time::now_ms()).await?;
+    if usage.users_total == 0 {
+        eprintln!(
+            "\n  Fulmar is running at http://{addr} and calls itself {base}.\n  \
+             There are no accounts yet. Create the first one with:\n\n    \
+             fulmar admin create-user NAME --email YOU@EXAMPLE.ORG --password 'A LONG PASSWORD' --admin\n\n  \
+             (from a source checkout: cargo run --release -- admin create-user ...),\n  \
+             then get a token for scripts with: fulmar admin token NAME\n",
+            base = app.urls.base()
+        );
+    }
+    server.run_until(startup::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run_admin(config: Config, command: Admin) -> anyhow::Result<()> {
+    let db = startup::open_database(&config).await?;
+    let urls = crate::core::urls::Urls::new(config.scheme(), &config.domain);
+    let result = match command {
+        Admin::Migrate => {
+            eprintln!("Database is up to date.");
+            Ok(())
+        }
+        Admin::CreateUser {
+            name,
+            email,
+            password,
+            admin,
+        } => {
+            let password = if password == "-" {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                password
+            };
+            accounts::create_local_user(
+                &db,
+                &urls,
+                NewLocalUser {
+                    username: &name,
+                    email: &email,
+                    password: &password,
+                    admin,
+                },
+            )
+            .await
+            .map(|account| {
+                eprintln!(
+                    "Created {}@{} ({}){}.",
+                    account.username,
+                    config.domain,
+                    urls.actor(&account.username),
+                    if admin { ", an administrator" } else { "" }
+                );
+            })
+            .map_err(admin_error)
+        }
+        Admin::Token { name, scopes } => accounts::issue_token(&db, &name, &scopes)
+            .await
+            .map(|token| println!("{token}"))
+            .map_err(|e| match e {
+                CoreError::NotFound => anyhow::anyhow!("no local account named {name:?}"),
+                other => admin_error(other),
+            }),
+    };
+    db.close().await;
+    result
+}
+
+fn admin_error(e: CoreError) -> anyhow::Error {
+    match e {
+        CoreError::Invalid(m) | CoreError::Conflict(m) => anyhow::anyhow!("{m}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

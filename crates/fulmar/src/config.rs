@@ -1,0 +1,372 @@
+//! Configuration: command-line flags, then `FULMAR_*` environment variables, then
+//! `fulmar.toml`, then defaults. Every value is checked before anything starts, and a
+//! bad one is reported in one line that names the setting and how to fix it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// The settings as given, before checking. Flags and environment variables arrive
+/// through clap; the same names appear in `fulmar.toml` (`domain = "..."`).
+#[derive(Args, Clone, Debug, Default)]
+pub struct RawSettings {
+    /// The public host name, with the port when it is not 443 (or 80 in dev mode).
+    #[arg(long, env = "FULMAR_DOMAIN", global = true)]
+    pub domain: Option<String>,
+    /// The socket address to listen on.
+    #[arg(long, env = "FULMAR_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DATABASE`.
+    #[arg(long, env = "FULMAR_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where local media and other files live.
+    #[arg(long, env = "FULMAR_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+    /// Development only: serve http:// URLs and allow fetching from plain-http and
+    /// loopback addresses. `1`/`true` or `0`/`false`.
+    #[arg(long, env = "FULMAR_DEV_INSECURE", global = true)]
+    pub dev_insecure: Option<String>,
+    /// A TOML file with the same settings (default: ./fulmar.toml when present).
+    #[arg(long, env = "FULMAR_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings file. Unknown keys are an error: a typo must not be silently ignored.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    domain: Option<String>,
+    listen: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    dev_insecure: Option<toml::Value>,
+}
+
+/// Checked configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Lower-case host, with `:port` when one was given.
+    pub domain: String,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub dev_insecure: bool,
+}
+
+/// A setting that cannot be used, with the fix. Displayed as one line.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}. {fix}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        ConfigError {
+            setting,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "fulmar-data";
+
+impl Config {
+    /// Checks raw settings, reading the settings file when one is named or present.
+    pub fn load(raw: &RawSettings) -> Result<Config, ConfigError> {
+        let file = match &raw.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("fulmar.toml").exists() => read_file(Path::new("fulmar.toml"))?,
+            None => FileSettings::default(),
+        };
+        let dev_insecure_file = match file.dev_insecure {
+            None => None,
+            Some(toml::Value::Boolean(b)) => Some(b.to_string()),
+            Some(toml::Value::Integer(i)) => Some(i.to_string()),
+            Some(toml::Value::String(s)) => Some(s),
+            Some(other) => Some(other.to_string()),
+        };
+        Config::check(RawSettings {
+            domain: raw.domain.clone().or(file.domain),
+            listen: raw.listen.clone().or(file.listen),
+            database_url: raw.database_url.clone().or(file.database_url),
+            data_dir: raw.data_dir.clone().or(file.data_dir),
+            dev_insecure: raw.dev_insecure.clone().or(dev_insecure_file),
+            config: None,
+        })
+    }
+
+    /// Checks settings that have already been merged from every source.
+    pub fn check(raw: RawSettings) -> Result<Config, ConfigError> {
+        let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "FULMAR_LISTEN",
+                format!("{listen_text:?} is not a socket address"),
+                "Use IP:PORT, for example 127.0.0.1:8080 or [::]:8080",
+            )
+        })?;
+        // Without an explicit domain, a server listening on another port is still
+        // reachable at the URLs it prints.
+        let domain_text = raw
+            .domain
+            .clone()
+            .unwrap_or_else(|| format!("localhost:{}", listen.port()));
+        let domain = parse_domain(&domain_text)?;
+        let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new(
+                "FULMAR_DATA_DIR",
+                "is empty",
+                "Name a directory, for example fulmar-data",
+            ));
+        }
+        let database_url = raw.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("fulmar.db").to_string_lossy())
+        });
+        fulmar_store::Backend::of_url(&database_url).map_err(|problem| {
+            ConfigError::new(
+                "FULMAR_DATABASE_URL",
+                problem,
+                "Use sqlite://fulmar-data/fulmar.db or postgres://USER@HOST:5432/DATABASE",
+            )
+        })?;
+        if database_url.starts_with("sqlite:")
+            && fulmar_store::sqlite_path(&database_url).is_empty()
+        {
+            return Err(ConfigError::new(
+                "FULMAR_DATABASE_URL",
+                format!("{database_url:?} names no file"),
+                "Use sqlite://PATH, for example sqlite://fulmar-data/fulmar.db",
+            ));
+        }
+        let dev_insecure = match raw.dev_insecure.as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "FULMAR_DEV_INSECURE",
+                        format!("{v:?} is not a boolean"),
+                        "Use 1 to enable development mode or 0 to disable it",
+                    ))
+                }
+            },
+        };
+        Ok(Config {
+            domain,
+            listen,
+            database_url,
+            data_dir,
+            dev_insecure,
+        })
+    }
+
+    /// `https`, or `http` in development mode.
+    pub fn scheme(&self) -> &'static str {
+        if self.dev_insecure {
+            "http"
+        } else {
+            "https"
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "FULMAR_CONFIG",
+            format!("cannot read {}: {e}", path.display()),
+            "Point --config or FULMAR_CONFIG at a readable TOML file",
+        )
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let first_line = e.message().lines().next().unwrap_or_default().to_owned();
+        ConfigError::new(
+            "FULMAR_CONFIG",
+            format!(
+                "{} is not a valid settings file: {first_line}",
+                path.display()
+            ),
+            "Allowed keys are domain, listen, database_url, data_dir and dev_insecure",
+        )
+    })
+}
+
+/// Accepts `host` or `host:port`, as a browser would put it in the address bar.
+fn parse_domain(text: &str) -> Result<String, ConfigError> {
+    let bad = |problem: String| {
+        ConfigError::new(
+            "FULMAR_DOMAIN",
+            problem,
+            "Use the public host name, with :PORT if it is not the default, for example social.example.org or localhost:8080",
+        )
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("is empty".into()));
+    }
+    if text.contains("://") || text.contains('/') || text.contains('@') || text.contains('?') {
+        return Err(bad(format!("{text:?} is not a bare host name")));
+    }
+    let url = url::Url::parse(&format!("http://{text}/"))
+        .map_err(|e| bad(format!("{text:?} is not a host name ({e})")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| bad(format!("{text:?} has no host")))?;
+    Ok(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None if text.ends_with(":80") => format!("{host}:80"),
+        None => host.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::default()
+    }
+
+    #[test]
+    fn defaults_match_the_brief() {
+        let c = Config::check(raw()).unwrap();
+        assert_eq!(c.domain, "localhost:8080");
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.database_url, "sqlite://fulmar-data/fulmar.db");
+        assert_eq!(c.data_dir, PathBuf::from("fulmar-data"));
+        assert!(!c.dev_insecure);
+        assert_eq!(c.scheme(), "https");
+    }
+
+    #[test]
+    fn domain_follows_the_listen_port_when_unset() {
+        let c = Config::check(RawSettings {
+            listen: Some("127.0.0.1:9000".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.domain, "localhost:9000");
+    }
+
+    #[test]
+    fn domain_is_lowercased_and_keeps_its_port() {
+        let c = Config::check(RawSettings {
+            domain: Some("Social.Example.ORG:8443".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.domain, "social.example.org:8443");
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting_and_the_fix() {
+        let cases = [
+            (
+                RawSettings {
+                    listen: Some("nonsense".into()),
+                    ..raw()
+                },
+                "FULMAR_LISTEN",
+            ),
+            (
+                RawSettings {
+                    domain: Some("https://x.org".into()),
+                    ..raw()
+                },
+                "FULMAR_DOMAIN",
+            ),
+            (
+                RawSettings {
+                    domain: Some("".into()),
+                    ..raw()
+                },
+                "FULMAR_DOMAIN",
+            ),
+            (
+                RawSettings {
+                    database_url: Some("mysql://x".into()),
+                    ..raw()
+                },
+                "FULMAR_DATABASE_URL",
+            ),
+            (
+                RawSettings {
+                    database_url: Some("sqlite://".into()),
+                    ..raw()
+                },
+                "FULMAR_DATABASE_URL",
+            ),
+            (
+                RawSettings {
+                    dev_insecure: Some("maybe".into()),
+                    ..raw()
+                },
+                "FULMAR_DEV_INSECURE",
+            ),
+        ];
+        for (settings, name) in cases {
+            let err = Config::check(settings).unwrap_err();
+            assert_eq!(err.setting, name);
+            let line = err.to_string();
+            assert!(!line.contains('\n'), "one line: {line}");
+            assert!(line.starts_with(name), "{line}");
+        }
+    }
+
+    #[test]
+    fn dev_insecure_accepts_the_usual_spellings() {
+        for (v, want) in [
+            ("1", true),
+            ("true", true),
+            ("YES", true),
+            ("0", false),
+            ("off", false),
+        ] {
+            let c = Config::check(RawSettings {
+                dev_insecure: Some(v.into()),
+                ..raw()
+            })
+            .unwrap();
+            assert_eq!(c.dev_insecure, want, "{v}");
+            assert_eq!(c.scheme(), if want { "http" } else { "https" });
+        }
+    }
+
+    #[test]
+    fn settings_file_fills_gaps_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(
+            &path,
+            "domain = \"file.example\"\nlisten = \"127.0.0.1:7000\"\ndev_insecure = true\n",
+        )
+        .unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:7001".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.domain, "file.example");
+        assert_eq!(c.listen.port(), 7001);
+        assert!(c.dev_insecure);
+
+        std::fs::write(&path, "domian = \"typo.example\"\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_CONFIG");
+        assert!(err.to_string().contains("domian"), "{err}");
+    }
+}

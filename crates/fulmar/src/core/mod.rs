@@ -1,0 +1,16 @@
+//! The domain: what accounts, statuses, follows and the instance mean, independent of
+//! how they are requested (HTTP, CLI) or carried (ActivityPub, the Mastodon API).
+//!
+//! Nothing here imports axum, builds JSON-LD or writes SQL: services take typed values,
+//! apply the rules, and call the store.
+
+pub mod accounts;
+pub mod error;
+pub mod ids;
+pub mod instance;
+pub mod scopes;
+pub mod time;
+pub mod urls;
+pub mod username;
+
+pub use error::CoreError;

@@ -1,0 +1,146 @@
+//! Accounts, local and remote.
+
+use crate::{with_pool, Db, Result};
+
+/// One row of `accounts`.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+    pub note: String,
+    pub note_source: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub actor_type: String,
+    pub inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub featured_url: Option<String>,
+    pub featured_tags_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    pub fields: String,
+    pub also_known_as: String,
+    pub moved_to_account_id: Option<i64>,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub memorial: bool,
+    pub hide_collections: bool,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub statuses_count: i64,
+    pub last_status_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub suspended_at: Option<i64>,
+}
+
+impl AccountRow {
+    pub fn is_local(&self) -> bool {
+        self.domain.is_none()
+    }
+}
+
+pub(crate) const COLUMNS: &str =
+    "id, username, domain, display_name, note, note_source, uri, url, \
+    actor_type, inbox_url, outbox_url, shared_inbox_url, followers_url, following_url, \
+    featured_url, featured_tags_url, avatar_url, header_url, fields, also_known_as, \
+    moved_to_account_id, locked, bot, discoverable, indexable, memorial, hide_collections, \
+    followers_count, following_count, statuses_count, last_status_at, created_at, updated_at, \
+    suspended_at";
+
+/// What it takes to insert an account.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub actor_type: String,
+    pub inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub featured_url: Option<String>,
+    pub featured_tags_url: Option<String>,
+    pub locked: bool,
+    pub bot: bool,
+    pub created_at: i64,
+}
+
+pub(crate) async fn insert<'e, E, DB>(executor: E, a: &NewAccount) -> Result<()>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO accounts (id, username, domain, display_name, uri, url, actor_type, \
+         inbox_url, outbox_url, shared_inbox_url, followers_url, following_url, featured_url, \
+         featured_tags_url, locked, bot, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+    )
+    .bind(a.id)
+    .bind(a.username.clone())
+    .bind(a.domain.clone())
+    .bind(a.display_name.clone())
+    .bind(a.uri.clone())
+    .bind(a.url.clone())
+    .bind(a.actor_type.clone())
+    .bind(a.inbox_url.clone())
+    .bind(a.outbox_url.clone())
+    .bind(a.shared_inbox_url.clone())
+    .bind(a.followers_url.clone())
+    .bind(a.following_url.clone())
+    .bind(a.featured_url.clone())
+    .bind(a.featured_tags_url.clone())
+    .bind(a.locked)
+    .bind(a.bot)
+    .bind(a.created_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Inserts an account on its own (remote accounts; local ones go through
+/// [`crate::users::create_local_user`]).
+pub async fn insert_account(db: &Db, a: &NewAccount) -> Result<()> {
+    with_pool!(db, p => insert(p, a).await)
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<AccountRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
+    Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+/// Finds a local account by username, case-insensitively as Mastodon does.
+pub async fn local_by_username(db: &Db, username: &str) -> Result<Option<AccountRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM accounts \
+         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = ''"
+    );
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(username).fetch_optional(p).await)?,
+    )
+}
+
+/// Finds an account by its ActivityPub id.
+pub async fn by_uri(db: &Db, uri: &str) -> Result<Option<AccountRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE uri = $1");
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(uri).fetch_optional(p).await)?,
+    )
+}

@@ -1,0 +1,195 @@
+//! Fulmar's storage: one code path over SQLite and PostgreSQL.
+//!
+//! Every query is written once, in SQL that both databases accept (`$1` placeholders,
+//! `ON CONFLICT`, `RETURNING`, BIGINT millisecond times), and run through
+//! [`with_pool!`], which expands the same code once per driver. That keeps the native
+//! drivers' speed and type checking while guaranteeing that the two databases never
+//! drift apart in behaviour: a test that passes on one exercises the same statement on
+//! the other.
+//!
+//! This crate knows SQL and nothing about HTTP, ActivityPub or the Mastodon API. Rows
+//! are plain structs of primitive values; the layers above give them meaning.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub mod accounts;
+pub mod collections;
+pub mod instance;
+pub mod keys;
+pub mod page;
+pub mod statuses;
+pub mod tokens;
+pub mod users;
+
+pub use page::PageParams;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A connection pool to whichever database the operator configured.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same body against whichever pool `db` holds. Inside the body the pool is
+/// bound to `$pool` with its concrete type, so generic sqlx code compiles once per
+/// driver.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Errors of the storage layer. Unique-constraint violations are told apart because
+/// callers turn them into "already taken" answers rather than internal errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    #[error("database URL: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Database(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                // PostgreSQL names the constraint; SQLite names the index in its message.
+                let what = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned());
+                return StoreError::Conflict(what);
+            }
+        }
+        StoreError::Database(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Tells the backend from a URL's scheme, or says what is wrong with it.
+    pub fn of_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(format!(
+                "{url:?} is neither sqlite://PATH nor postgres://USER@HOST/DATABASE"
+            ))
+        }
+    }
+}
+
+/// The file path inside a `sqlite://` URL, without query parameters.
+pub fn sqlite_path(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    rest.split('?').next().unwrap_or(rest)
+}
+
+impl Db {
+    /// Opens a pool. SQLite files (and their directory) are created when missing and
+    /// run in WAL mode, so that the admin commands can write while a server reads and
+    /// writes the same file.
+    pub async fn connect(url: &str) -> Result<Db> {
+        match Backend::of_url(url).map_err(StoreError::BadUrl)? {
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if path.is_empty() {
+                    return Err(StoreError::BadUrl("sqlite:// URL without a path".into()));
+                }
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            StoreError::BadUrl(format!("cannot create {}: {e}", dir.display()))
+                        })?;
+                    }
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL is durable in WAL mode except against power loss in the
+                    // last moments before a checkpoint, the usual trade for servers.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .pragma("temp_store", "memory")
+                    // A 8 MiB page cache per connection keeps idle memory small.
+                    .pragma("cache_size", "-8000");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .connect_with(options)
+                    .await?;
+                Ok(Db::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::BadUrl(e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every migration that has not run yet. Safe to call from several
+    /// processes: both drivers take a lock while migrating.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Closes every connection; for SQLite this checkpoints the WAL.
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    /// A trivial query, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! Mastodon-style id pagination, shared by every list query.
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+/// A page request: `max_id` is an exclusive upper bound, `since_id` an exclusive lower
+/// bound that still returns the newest rows, and `min_id` an exclusive lower bound that
+/// returns the rows immediately above it (queried ascending, then reversed). Results
+/// are always newest first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageParams {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl PageParams {
+    pub fn newest(limit: i64) -> Self {
+        PageParams {
+            limit,
+            ..Default::default()
+        }
+    }
+
+    /// Appends ` AND col < … AND col > … ORDER BY col … LIMIT …` to a query whose
+    /// WHERE clause is already open.
+    pub fn push_sql<'a, DB>(&self, qb: &mut QueryBuilder<'a, DB>, column: &str)
+    where
+        DB: Database,
+        i64: Encode<'a, DB> + Type<DB> + 'a,
+    {
+        if let Some(max) = self.max_id {
+            qb.push(format_args!(" AND {column} < ")).push_bind(max);
+        }
+        if let Some(since) = self.since_id {
+            qb.push(format_args!(" AND {column} > ")).push_bind(since);
+        }
+        if let Some(min) = self.min_id {
+            qb.push(format_args!(" AND {column} > ")).push_bind(min);
+        }
+        let order = if self.ascending() { "ASC" } else { "DESC" };
+        qb.push(format_args!(" ORDER BY {column} {order} LIMIT "))
+            .push_bind(self.limit);
+    }
+
+    /// True when the query runs oldest first and its rows must be reversed.
+    pub fn ascending(&self) -> bool {
+        self.min_id.is_some()
+    }
+
+    /// Puts rows fetched with [`PageParams::push_sql`] newest first.
+    pub fn finish<T>(&self, mut rows: Vec<T>) -> Vec<T> {
+        if self.ascending() {
+            rows.reverse();
+        }
+        rows
+    }
+}
