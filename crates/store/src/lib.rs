@@ -20,6 +20,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod accounts;
 pub mod collections;
+pub mod follows;
 pub mod instance;
 pub mod keys;
 pub mod page;
@@ -155,6 +156,12 @@ impl Db {
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|e| StoreError::BadUrl(e.to_string()))?;
+                // One direct connection first: a wrong host or password then fails at
+                // once with the server's reason, instead of after the pool's retries.
+                sqlx::Connection::close(
+                    <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?,
+                )
+                .await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))

@@ -1,0 +1,296 @@
+#![allow(dead_code)] // The harness serves every test file; not each uses every helper.
+//! The in-process test harness: a real Fulmar server on a loopback port, on a fresh
+//! SQLite file or a fresh PostgreSQL database, driven over real HTTP.
+//!
+//! Every store-touching test is written once with [`db_test!`], which expands to one
+//! test per database. The PostgreSQL half reads its server from
+//! `FULMAR_TEST_DATABASE_URL` (any database on that server; each test creates and drops
+//! its own). Without it the PostgreSQL half says loudly that it was skipped, except in
+//! CI (`CI=true`), where a missing PostgreSQL fails the test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use fulmar::config::{Config, RawSettings};
+use fulmar::startup::Server;
+use fulmar::App;
+use fulmar_store::accounts::AccountRow;
+use fulmar_store::Db;
+use serde_json::Value;
+use sqlx::Connection as _;
+use tokio::sync::oneshot;
+
+/// The domain test servers call themselves, so that snapshots do not depend on the
+/// port the server happened to bind.
+pub const DOMAIN: &str = "fulmar.test";
+pub const POSTGRES_ENV: &str = "FULMAR_TEST_DATABASE_URL";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Writes one test per database. The body is an async closure taking a [`TestApp`].
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* $name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite)
+                    .await
+                    .unwrap();
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
+                else {
+                    return;
+                };
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`, where the server really listens.
+    pub address: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _tmp: tempfile::TempDir,
+    postgres: Option<PgScratch>,
+}
+
+/// A database created for one test, dropped with it.
+struct PgScratch {
+    admin_url: String,
+    name: String,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database; `None` when PostgreSQL is not configured
+    /// outside CI (after saying so on standard error).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with a chance to change the configuration first.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let data_dir = tmp.path().join("data");
+        let (database_url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", tmp.path().join("fulmar.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let name = format!("fulmar_test_{:016x}", rand_u64());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{POSTGRES_ENV}: cannot connect: {e}"));
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let mut url = url::Url::parse(&admin_url).expect("postgres URL");
+                url.set_path(&name);
+                (url.to_string(), Some(PgScratch { admin_url, name }))
+            }
+        };
+        let mut config = Config::check(RawSettings {
+            domain: Some(DOMAIN.into()),
+            listen: Some("127.0.0.1:0".into()),
+            database_url: Some(database_url.clone()),
+            data_dir: Some(data_dir.to_string_lossy().into_owned()),
+            dev_insecure: None,
+            config: None,
+        })
+        .expect("test configuration");
+        tweak(&mut config);
+        let server = Server::build(config).await.expect("server starts");
+        let addr = server.local_addr();
+        let app = server.app().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server.run_until(async move {
+            let _ = rx.await;
+        }));
+        Some(TestApp {
+            backend,
+            addr,
+            address: format!("http://{addr}"),
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            data_dir,
+            database_url,
+            shutdown: Some(tx),
+            server: Some(handle),
+            _tmp: tmp,
+            postgres,
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// The database URL, for running the `fulmar` binary against the same database.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_with_accept(&self, path: &str, accept: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("Accept", accept)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// GETs an ActivityPub document and checks that it is served as one.
+    pub async fn get_activity(&self, path: &str) -> Value {
+        let res = self
+            .get_with_accept(path, "application/activity+json")
+            .await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/activity+json",
+            "GET {path}"
+        );
+        res.json().await.expect("JSON body")
+    }
+
+    /// Creates a local account through the same service the admin command uses.
+    pub async fn create_user(&self, name: &str) -> AccountRow {
+        fulmar::core::accounts::create_local_user(
+            &self.app.db,
+            &self.app.urls,
+            fulmar::core::accounts::NewLocalUser {
+                username: name,
+                email: &format!("{name}@example.org"),
+                password: "correct horse battery staple",
+                admin: false,
+            },
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// Stops the server and waits for it, as SIGTERM would.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            handle
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(pg) = self.postgres.take() {
+            // Dropping needs async I/O, and Drop cannot await: do it on a thread of
+            // its own. FORCE ends the server's connections if they are still open.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&pg.admin_url).await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                            pg.name
+                        ))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The PostgreSQL server URL for tests, or `None` after a loud notice when it is not
+/// configured outside CI.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{POSTGRES_ENV} is not set, and CI=true: the PostgreSQL half of the test suite must run in CI");
+            }
+            eprintln!(
+                "\n!!! SKIPPED the PostgreSQL half of this test: {POSTGRES_ENV} is not set.\n\
+                 !!! Set it to a PostgreSQL server, e.g. {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres\n"
+            );
+            None
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// Reads a JSON error body and returns its `error` text, checking the shape.
+pub async fn error_of(res: reqwest::Response) -> String {
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(
+        ct.starts_with("application/json"),
+        "error content-type {ct:?}"
+    );
+    let body: Value = res.json().await.expect("JSON error body");
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error body without \"error\": {body}"))
+        .to_owned()
+}
