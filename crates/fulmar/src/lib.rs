@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod mastodon;
+pub mod oauth;
 pub mod startup;
 pub mod state;
 pub mod web;

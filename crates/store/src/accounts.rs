@@ -144,3 +144,16 @@ pub async fn by_uri(db: &Db, uri: &str) -> Result<Option<AccountRow>> {
         with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(uri).fetch_optional(p).await)?,
     )
 }
+
+/// Loads several accounts at once, in no particular order.
+pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM accounts WHERE id IN "));
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<AccountRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}

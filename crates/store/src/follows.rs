@@ -26,3 +26,25 @@ pub async fn insert(db: &Db, f: &NewFollow) -> Result<()> {
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Pending follow requests addressed to an account.
+pub async fn requests_count(db: &Db, target_account_id: i64) -> Result<i64> {
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1",
+    )
+    .bind(target_account_id)
+    .fetch_one(p)
+    .await)?)
+}
+
+/// True when `account_id` follows `target_account_id`.
+pub async fn exists(db: &Db, account_id: i64, target_account_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follows WHERE account_id = $1 AND target_account_id = $2",
+    )
+    .bind(account_id)
+    .bind(target_account_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
+}

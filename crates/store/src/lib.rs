@@ -23,12 +23,14 @@ pub mod collections;
 pub mod follows;
 pub mod instance;
 pub mod keys;
+pub mod notifications;
 pub mod page;
 pub mod statuses;
+pub mod timelines;
 pub mod tokens;
 pub mod users;
 
-pub use page::PageParams;
+pub use page::{push_id_list, PageParams};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -56,3 +56,22 @@ impl PageParams {
         rows
     }
 }
+
+/// Appends `(id1, id2, …)` as bound parameters; an empty list becomes `(NULL)`, which
+/// matches nothing, so that callers need no special case.
+pub fn push_id_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, ids: &[i64])
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB> + 'a,
+{
+    if ids.is_empty() {
+        qb.push("(NULL)");
+        return;
+    }
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    sep.push_unseparated(")");
+}

@@ -12,6 +12,7 @@ pub struct StatusRow {
     pub in_reply_to_account_id: Option<i64>,
     pub in_reply_to_uri: Option<String>,
     pub reblog_of_id: Option<i64>,
+    pub quote_of_id: Option<i64>,
     pub content: String,
     pub text: Option<String>,
     pub spoiler_text: String,
@@ -20,6 +21,8 @@ pub struct StatusRow {
     pub language: Option<String>,
     pub context_uri: Option<String>,
     pub local: bool,
+    pub application_id: Option<i64>,
+    pub poll_id: Option<i64>,
     pub replies_count: i64,
     pub reblogs_count: i64,
     pub favourites_count: i64,
@@ -30,8 +33,8 @@ pub struct StatusRow {
 
 pub(crate) const COLUMNS: &str =
     "id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
-    in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, visibility, language, \
-    context_uri, local, replies_count, reblogs_count, favourites_count, created_at, edited_at, \
+    in_reply_to_uri, reblog_of_id, quote_of_id, content, text, spoiler_text, sensitive, visibility, \
+    language, context_uri, local, application_id, poll_id, replies_count, reblogs_count, favourites_count, created_at, edited_at, \
     deleted_at";
 
 #[derive(Clone, Debug, Default)]
@@ -52,6 +55,7 @@ pub struct NewStatus {
     pub language: Option<String>,
     pub context_uri: Option<String>,
     pub local: bool,
+    pub application_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -59,8 +63,8 @@ pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
     with_pool!(db, p => sqlx::query(
         "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
          in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, visibility, language, \
-         context_uri, local, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+         context_uri, local, application_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
     )
     .bind(s.id)
     .bind(&s.uri)
@@ -78,6 +82,7 @@ pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
     .bind(&s.language)
     .bind(&s.context_uri)
     .bind(s.local)
+    .bind(s.application_id)
     .bind(s.created_at)
     .execute(p)
     .await
@@ -88,4 +93,109 @@ pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<StatusRow>> {
     let sql = format!("SELECT {COLUMNS} FROM statuses WHERE id = $1");
     Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+/// Loads several statuses at once, in no particular order.
+pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM statuses WHERE id IN "));
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<StatusRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// `(status_id, account_id)` of every mention in the given statuses.
+pub async fn mentions_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if status_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT status_id, account_id FROM mentions WHERE status_id IN ");
+        crate::push_id_list(&mut qb, status_ids);
+        qb.push(" ORDER BY id");
+        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// `(status_id, tag name)` of every hashtag in the given statuses.
+pub async fn tags_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if status_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT st.status_id, t.name FROM statuses_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+        );
+        crate::push_id_list(&mut qb, status_ids);
+        qb.push(" ORDER BY t.name");
+        qb.build_query_as::<(i64, String)>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// What a viewer has done to each of the given statuses.
+#[derive(Clone, Debug, Default)]
+pub struct ViewerFlags {
+    pub favourited: std::collections::HashSet<i64>,
+    pub reblogged: std::collections::HashSet<i64>,
+    pub bookmarked: std::collections::HashSet<i64>,
+    pub pinned: std::collections::HashSet<i64>,
+}
+
+pub async fn viewer_flags(db: &Db, viewer: i64, status_ids: &[i64]) -> Result<ViewerFlags> {
+    let mut flags = ViewerFlags::default();
+    if status_ids.is_empty() {
+        return Ok(flags);
+    }
+    let sets: [(&str, &mut std::collections::HashSet<i64>); 4] = [
+        (
+            "SELECT status_id FROM favourites WHERE account_id = ",
+            &mut flags.favourited,
+        ),
+        (
+            "SELECT reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ",
+            &mut flags.reblogged,
+        ),
+        (
+            "SELECT status_id FROM bookmarks WHERE account_id = ",
+            &mut flags.bookmarked,
+        ),
+        (
+            "SELECT status_id FROM status_pins WHERE account_id = ",
+            &mut flags.pinned,
+        ),
+    ];
+    for (base, set) in sets {
+        let column = if base.contains("reblog_of_id") {
+            "reblog_of_id"
+        } else {
+            "status_id"
+        };
+        let ids: Vec<i64> = with_pool!(db, p => {
+            let mut qb = sqlx::QueryBuilder::new(base);
+            qb.push_bind(viewer);
+            qb.push(format_args!(" AND {column} IN "));
+            crate::push_id_list(&mut qb, status_ids);
+            qb.build_query_scalar::<i64>().fetch_all(p).await
+        })?;
+        set.extend(ids);
+    }
+    Ok(flags)
+}
+
+/// True when the status mentions the account.
+pub async fn mentions_account(db: &Db, status_id: i64, account_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mentions WHERE status_id = $1 AND account_id = $2",
+    )
+    .bind(status_id)
+    .bind(account_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
 }

@@ -8,9 +8,11 @@ pub mod accounts;
 pub mod error;
 pub mod ids;
 pub mod instance;
+pub mod notifications;
 pub mod scopes;
 pub mod time;
 pub mod urls;
 pub mod username;
+pub mod visibility;
 
 pub use error::CoreError;

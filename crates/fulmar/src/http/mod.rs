@@ -16,7 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::state::App;
-use crate::{activitypub, web};
+use crate::{activitypub, mastodon, oauth, web};
 
 pub use error::{ApiError, ApiResult};
 
@@ -32,6 +32,8 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health))
         .merge(activitypub::routes())
         .merge(web::routes())
+        .merge(mastodon::routes())
+        .merge(oauth::routes())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(cors())

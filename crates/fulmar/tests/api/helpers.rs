@@ -204,6 +204,42 @@ impl TestApp {
         .expect("create user")
     }
 
+    /// Creates a user and returns a bearer token with the given scopes.
+    pub async fn user_with_token(&self, name: &str, scopes: &str) -> (AccountRow, String) {
+        let account = self.create_user(name).await;
+        let token = fulmar::core::accounts::issue_token(&self.app.db, name, scopes)
+            .await
+            .expect("token");
+        (account, token)
+    }
+
+    /// A Mastodon API request with a bearer token.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// GET with a token; returns status and JSON body (Null when the body is empty).
+    pub async fn api_get(&self, path: &str, token: &str) -> (u16, Value) {
+        send(self.api(reqwest::Method::GET, path, token)).await
+    }
+
+    /// POST a JSON body with a token.
+    pub async fn api_post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        send(self.api(reqwest::Method::POST, path, token).json(&body)).await
+    }
+
+    /// POST a form body with a token.
+    pub async fn api_post_form(
+        &self,
+        path: &str,
+        token: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        send(self.api(reqwest::Method::POST, path, token).form(form)).await
+    }
+
     /// Stops the server and waits for it, as SIGTERM would.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -293,4 +329,17 @@ pub async fn error_of(res: reqwest::Response) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("error body without \"error\": {body}"))
         .to_owned()
+}
+
+/// Sends a request and returns the status and the JSON body (Null when empty).
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.expect("body");
+    if bytes.is_empty() {
+        return (status, Value::Null);
+    }
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
 }

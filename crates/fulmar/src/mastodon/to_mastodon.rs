@@ -1,0 +1,273 @@
+//! Conversions from stored rows to Mastodon API entities. Lists are converted in
+//! batches: one query per kind of related row for the whole page, never one per item.
+
+use std::collections::HashMap;
+
+use fulmar_store::accounts::AccountRow;
+use fulmar_store::statuses::StatusRow;
+use fulmar_store::users::UserRow;
+use serde::Deserialize;
+
+use super::entities::{Account, Field, Mention, Source, Status, Tag};
+use crate::core::time::rfc3339_ms;
+use crate::core::urls::Urls;
+use crate::http::ApiResult;
+use crate::state::App;
+
+#[derive(Deserialize)]
+struct StoredField {
+    name: String,
+    value: String,
+    #[serde(default)]
+    verified_at: Option<i64>,
+}
+
+fn fields_of(row: &AccountRow) -> Vec<Field> {
+    serde_json::from_str::<Vec<StoredField>>(&row.fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| Field {
+            name: f.name,
+            value: f.value,
+            verified_at: f.verified_at.map(rfc3339_ms),
+        })
+        .collect()
+}
+
+/// The `acct` of an account: bare for local accounts, with the domain otherwise.
+pub fn acct(row: &AccountRow) -> String {
+    match &row.domain {
+        None => row.username.clone(),
+        Some(domain) => format!("{}@{domain}", row.username),
+    }
+}
+
+/// An account as every app sees it.
+pub fn account(urls: &Urls, row: &AccountRow) -> Account {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let (uri, url) = match row.domain {
+        // Local URLs always follow the configuration (see `Urls`).
+        None => (urls.actor(&row.username), urls.profile(&row.username)),
+        Some(_) => (
+            row.uri.clone(),
+            row.url.clone().unwrap_or_else(|| row.uri.clone()),
+        ),
+    };
+    let avatar = row
+        .avatar_url
+        .clone()
+        .unwrap_or_else(|| urls.default_avatar());
+    let header = row
+        .header_url
+        .clone()
+        .unwrap_or_else(|| urls.default_header());
+    Account {
+        id: row.id.to_string(),
+        username: row.username.clone(),
+        acct: acct(row),
+        url,
+        uri,
+        display_name: row.display_name.clone(),
+        note: row.note.clone(),
+        avatar_static: avatar.clone(),
+        avatar,
+        header_static: header.clone(),
+        header,
+        locked: row.locked,
+        fields: fields_of(row),
+        emojis: Vec::new(),
+        bot: row.bot || row.actor_type == "Service" || row.actor_type == "Application",
+        group: row.actor_type == "Group",
+        discoverable: Some(row.discoverable),
+        indexable: row.indexable,
+        hide_collections: Some(row.hide_collections),
+        noindex: Some(!row.indexable),
+        memorial: Some(row.memorial),
+        moved: None,
+        suspended: row.suspended_at.map(|_| true),
+        limited: None,
+        // Mastodon shows the day an account was created, at midnight UTC.
+        created_at: rfc3339_ms(row.created_at - row.created_at.rem_euclid(DAY)),
+        last_status_at: row.last_status_at.map(|ms| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string()
+        }),
+        statuses_count: row.statuses_count,
+        followers_count: row.followers_count,
+        following_count: row.following_count,
+        roles: Vec::new(),
+        source: None,
+        role: None,
+    }
+}
+
+/// The signed-in user's own account, with `source` and `role`
+/// (`verify_credentials`, `update_credentials`).
+pub async fn credential_account(app: &App, user: &UserRow, row: &AccountRow) -> ApiResult<Account> {
+    let mut entity = account(&app.urls, row);
+    let follow_requests_count = fulmar_store::follows::requests_count(&app.db, row.id).await?;
+    entity.source = Some(Source {
+        privacy: user.default_visibility.clone(),
+        sensitive: user.default_sensitive,
+        language: user.default_language.clone(),
+        note: row.note_source.clone(),
+        fields: fields_of(row)
+            .into_iter()
+            .map(|f| Field {
+                verified_at: None,
+                ..f
+            })
+            .collect(),
+        follow_requests_count,
+        hide_collections: row.hide_collections,
+        discoverable: row.discoverable,
+        indexable: row.indexable,
+        attribution_domains: Vec::new(),
+        quote_policy: "public".into(),
+    });
+    entity.role = Some(serde_json::json!({
+        "id": if user.admin { "3" } else { "-99" },
+        "name": if user.admin { "Owner" } else { "" },
+        "color": "",
+        "permissions": if user.admin { "1" } else { "0" },
+        "highlighted": user.admin,
+    }));
+    Ok(entity)
+}
+
+/// Converts one status.
+pub async fn status(app: &App, row: &StatusRow, viewer: Option<i64>) -> ApiResult<Status> {
+    let mut list = statuses(app, std::slice::from_ref(row), viewer).await?;
+    list.pop().ok_or_else(|| {
+        crate::core::CoreError::Internal(anyhow::anyhow!("status {} lost in conversion", row.id))
+            .into()
+    })
+}
+
+/// Converts a page of statuses, loading authors, reblogged statuses, mentions, tags
+/// and the viewer's favourites, reblogs, bookmarks and pins in a few queries.
+/// Statuses whose author cannot be loaded are left out.
+pub async fn statuses(
+    app: &App,
+    rows: &[StatusRow],
+    viewer: Option<i64>,
+) -> ApiResult<Vec<Status>> {
+    let db = &app.db;
+    let reblog_ids: Vec<i64> = rows.iter().filter_map(|r| r.reblog_of_id).collect();
+    let originals: HashMap<i64, StatusRow> = fulmar_store::statuses::by_ids(db, &reblog_ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let all: Vec<&StatusRow> = rows.iter().chain(originals.values()).collect();
+    let status_ids: Vec<i64> = all.iter().map(|s| s.id).collect();
+    let mentions = fulmar_store::statuses::mentions_of(db, &status_ids).await?;
+    let tags = fulmar_store::statuses::tags_of(db, &status_ids).await?;
+    let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
+    account_ids.extend(mentions.iter().map(|(_, a)| *a));
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let accounts: HashMap<i64, AccountRow> = fulmar_store::accounts::by_ids(db, &account_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let flags = match viewer {
+        Some(v) => Some(fulmar_store::statuses::viewer_flags(db, v, &status_ids).await?),
+        None => None,
+    };
+    let mut mentions_by: HashMap<i64, Vec<Mention>> = HashMap::new();
+    for (status_id, account_id) in mentions {
+        if let Some(a) = accounts.get(&account_id) {
+            let entity = account(&app.urls, a);
+            mentions_by.entry(status_id).or_default().push(Mention {
+                id: entity.id,
+                username: entity.username,
+                url: entity.url,
+                acct: entity.acct,
+            });
+        }
+    }
+    let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
+    for (status_id, name) in tags {
+        tags_by.entry(status_id).or_default().push(Tag {
+            url: app.urls.tag(&name),
+            name,
+        });
+    }
+
+    let convert = |row: &StatusRow| -> Option<Status> {
+        let author = accounts.get(&row.account_id)?;
+        let (uri, url) = if row.local {
+            (
+                app.urls.status(&author.username, row.id),
+                Some(app.urls.status_page(&author.username, row.id)),
+            )
+        } else {
+            (
+                row.uri.clone(),
+                row.url.clone().or_else(|| Some(row.uri.clone())),
+            )
+        };
+        let flag =
+            |set: fn(&fulmar_store::statuses::ViewerFlags) -> &std::collections::HashSet<i64>| {
+                flags.as_ref().map(|f| set(f).contains(&row.id))
+            };
+        Some(Status {
+            id: row.id.to_string(),
+            uri,
+            url,
+            created_at: rfc3339_ms(row.created_at),
+            account: account(&app.urls, author),
+            content: row.content.clone(),
+            visibility: row.visibility.clone(),
+            sensitive: row.sensitive,
+            spoiler_text: row.spoiler_text.clone(),
+            media_attachments: Vec::new(),
+            application: None,
+            mentions: mentions_by.get(&row.id).cloned().unwrap_or_default(),
+            tags: tags_by.get(&row.id).cloned().unwrap_or_default(),
+            emojis: Vec::new(),
+            reblogs_count: row.reblogs_count,
+            favourites_count: row.favourites_count,
+            replies_count: row.replies_count,
+            quotes_count: 0,
+            in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
+            in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
+            reblog: None,
+            poll: None,
+            card: None,
+            language: row.language.clone(),
+            text: None,
+            edited_at: row.edited_at.map(rfc3339_ms),
+            quote: None,
+            quote_approval: None,
+            favourited: flag(|f| &f.favourited),
+            reblogged: flag(|f| &f.reblogged),
+            muted: flags.as_ref().map(|_| false),
+            bookmarked: flag(|f| &f.bookmarked),
+            pinned: flag(|f| &f.pinned),
+            filtered: flags.as_ref().map(|_| Vec::new()),
+        })
+    };
+
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(mut entity) = convert(row) else {
+            continue;
+        };
+        if let Some(of) = row.reblog_of_id {
+            // A reblog of something we no longer have is not shown at all.
+            let Some(original) = originals.get(&of).and_then(|o| convert(o)) else {
+                continue;
+            };
+            // A reblog carries the original's content and counts, with its own id.
+            entity.content = String::new();
+            entity.reblog = Some(Box::new(original));
+        }
+        out.push(entity);
+    }
+    Ok(out)
+}
