@@ -6,10 +6,13 @@
 
 pub mod accounts;
 pub mod error;
+pub mod follows;
+pub mod formatting;
 pub mod ids;
 pub mod instance;
 pub mod notifications;
 pub mod scopes;
+pub mod statuses;
 pub mod time;
 pub mod urls;
 pub mod username;

@@ -2,6 +2,13 @@
 
 mod helpers;
 
+mod accounts;
 mod admin_cli;
 mod collections;
 mod discovery;
+mod instance;
+mod notifications;
+mod oauth;
+mod search;
+mod statuses;
+mod timelines;

@@ -1,0 +1,1 @@
+//! Tests of this resource are added by the work on it.
