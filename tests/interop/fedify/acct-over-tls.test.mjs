@@ -162,14 +162,9 @@ describe("fedify 1.5 resolves acct:alice@localhost:PORT when WebFinger is also o
       assert.equal(result.aliceKeyParsed, true);
     });
 
-    // Fulmar bug (todo until fixed): with a port in FULMAR_DOMAIN the instance
-    // actor's WebFinger subject is acct:localhost:PORT@localhost:PORT, and Fulmar
-    // answers 400 to exactly that resource (parse_resource in
-    // crates/fulmar/src/activitypub/webfinger.rs rejects a user part containing
-    // ':' before it checks for the instance actor). See discovery.test.mjs.
-    test("lookupObject('acct:DOMAIN@DOMAIN') gives the instance actor", {
-      todo: "Fulmar answers 400 to acct:DOMAIN@DOMAIN when DOMAIN has a port",
-    }, () => {
+    // With a port in FULMAR_DOMAIN the instance actor is
+    // acct:localhost:PORT@localhost:PORT, port in the user part too.
+    test("lookupObject('acct:DOMAIN@DOMAIN') gives the instance actor", () => {
       assert.equal(result.instance?.class, "Application");
       assert.equal(result.instance?.id, `${server.base}/actor`);
     });

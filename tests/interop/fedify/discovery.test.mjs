@@ -214,16 +214,10 @@ describe("fedify 1.5 discovers Fulmar over plain http", { timeout: 180_000 }, ()
     assert.ok(jrd.links.some((l) => l.rel === "self" && l.href === `${base}/actor`));
   });
 
-  // Fulmar bug (todo until fixed): WebFinger names the instance actor
-  // acct:localhost:PORT@localhost:PORT, but asked for exactly that resource it
-  // answers 400 "The resource parameter must be acct:USER@DOMAIN or an actor URL":
-  // parse_resource (crates/fulmar/src/activitypub/webfinger.rs) rejects a user part
-  // containing ':' before it checks whether the user part is the domain. Without a
-  // port in FULMAR_DOMAIN the round trip works. Checked with a plain fetch because
-  // fedify cannot send an acct: resource over http.
-  test("instance actor WebFinger round trip: its own subject resolves back to /actor", {
-    todo: "Fulmar answers 400 to acct:DOMAIN@DOMAIN when DOMAIN has a port",
-  }, async () => {
+  // WebFinger names the instance actor acct:localhost:PORT@localhost:PORT, and that
+  // resource must lead back to /actor. Checked with a plain fetch because fedify
+  // cannot send an acct: resource over http.
+  test("instance actor WebFinger round trip: its own subject resolves back to /actor", async () => {
     const subject = `acct:${domain}@${domain}`;
     const res = await fetch(
       `${base}/.well-known/webfinger?resource=${encodeURIComponent(subject)}`,

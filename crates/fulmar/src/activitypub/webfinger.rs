@@ -98,14 +98,20 @@ fn parse_resource(app: &App, resource: &str) -> ApiResult<Subject> {
     let acct = resource.strip_prefix("acct:").unwrap_or(resource);
     let acct = acct.strip_prefix('@').unwrap_or(acct);
     let (user, domain) = acct.rsplit_once('@').ok_or_else(malformed)?;
-    if user.is_empty() || domain.is_empty() || user.contains(['/', ':', '@']) {
+    if user.is_empty() || domain.is_empty() {
+        return Err(malformed());
+    }
+    // The instance actor's user part is the domain itself, port included
+    // (`acct:localhost:8080@localhost:8080`), so it is recognised before the user
+    // part is checked for characters a username cannot have.
+    if user.eq_ignore_ascii_case(urls.domain()) && domain.eq_ignore_ascii_case(urls.domain()) {
+        return Ok(Subject::InstanceActor);
+    }
+    if user.contains(['/', ':', '@']) {
         return Err(malformed());
     }
     if !domain.eq_ignore_ascii_case(urls.domain()) {
         return Err(ApiError::not_found());
-    }
-    if user.eq_ignore_ascii_case(urls.domain()) {
-        return Ok(Subject::InstanceActor);
     }
     // A name that could never be a username cannot exist here.
     Username::parse(user).map_err(|_| ApiError::not_found())?;
