@@ -14,7 +14,7 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::digest::{digest_header, verify_digest_header};
 use super::key::{Algorithm, SigningKey};
-use super::policy::unix_secs;
+use super::policy::{parse_http_date, unix_secs};
 use super::request::{host_header_for, IncomingRequest};
 use super::verify::{AlgorithmClaim, SignedRequest, Standard};
 use super::{Policy, SignatureError};
@@ -52,6 +52,11 @@ pub fn sign_request(
     key: &SigningKey,
     now: SystemTime,
 ) -> Result<(), SignatureError> {
+    if now < std::time::UNIX_EPOCH {
+        return Err(SignatureError::Unsignable(
+            "the clock is before 1970".into(),
+        ));
+    }
     let host = host_header_for(uri)?;
     let host = HeaderValue::from_str(&host)
         .map_err(|_| SignatureError::Unsignable("the host is not a valid header value".into()))?;
@@ -89,8 +94,9 @@ pub fn sign_covering(
     let base = signing_string(method, uri, headers, covered)?;
     let signature = key.sign(Algorithm::RsaPkcs1Sha256, &base)?;
     let value = signature_header_value(key_id, covered, &signature);
-    let value = HeaderValue::from_str(&value)
-        .map_err(|_| SignatureError::Unsignable("the Signature header is not a valid header value".into()))?;
+    let value = HeaderValue::from_str(&value).map_err(|_| {
+        SignatureError::Unsignable("the Signature header is not a valid header value".into())
+    })?;
     headers.insert(SIGNATURE, value);
     Ok(())
 }
@@ -110,7 +116,11 @@ pub fn signing_string(
     let params = Params::default();
     let mut out = Vec::with_capacity(256);
     for (i, name) in covered.iter().enumerate() {
-        if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace()) {
+        if name.is_empty()
+            || name
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace())
+        {
             return Err(SignatureError::Unsignable(
                 format!("covered header names must be lowercase tokens, not {name:?}").into(),
             ));
@@ -151,7 +161,8 @@ fn check_quotable(what: &str, value: &str) -> Result<(), SignatureError> {
             .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
     {
         return Err(SignatureError::Unsignable(
-            format!("{what} must be non-empty printable ASCII without quotes or backslashes").into(),
+            format!("{what} must be non-empty printable ASCII without quotes or backslashes")
+                .into(),
         ));
     }
     Ok(())
@@ -201,7 +212,10 @@ fn parse_params<'h>(header: &'static str, value: &'h str) -> Result<Params<'h>, 
             i += 1;
         }
         if i == name_start {
-            return Err(SignatureError::malformed(header, "expected a parameter name"));
+            return Err(SignatureError::malformed(
+                header,
+                "expected a parameter name",
+            ));
         }
         let name = &value[name_start..i];
         skip_ws(&mut i);
@@ -359,10 +373,12 @@ fn append_line(
 fn parse_unix_time(name: &'static str, value: &str) -> Result<i64, SignatureError> {
     // The draft allows a decimal fraction; only whole seconds matter here.
     let whole = value.split_once('.').map_or(value, |(w, _)| w);
-    whole.parse::<i64>().map_err(|_| SignatureError::InvalidParameter {
-        name,
-        reason: format!("{value:?} is not a unix time").into(),
-    })
+    whole
+        .parse::<i64>()
+        .map_err(|_| SignatureError::InvalidParameter {
+            name,
+            reason: format!("{value:?} is not a unix time").into(),
+        })
 }
 
 /// Parses and checks a draft-cavage signature, up to but excluding the key: everything
@@ -393,10 +409,14 @@ pub(crate) fn parse(
         _ => return Err(SignatureError::MissingParameter("keyId")),
     };
     let signature = match params.signature.as_deref() {
-        Some(s) if !s.is_empty() => STANDARD.decode(s).map_err(|_| SignatureError::InvalidParameter {
-            name: "signature",
-            reason: "not base64".into(),
-        })?,
+        Some(s) if !s.is_empty() => {
+            STANDARD
+                .decode(s)
+                .map_err(|_| SignatureError::InvalidParameter {
+                    name: "signature",
+                    reason: "not base64".into(),
+                })?
+        }
         _ => return Err(SignatureError::MissingParameter("signature")),
     };
 
@@ -433,7 +453,10 @@ pub(crate) fn parse(
     let covers = |name: &str| covered.contains(&name);
 
     // §2.3: (created) and (expires) belong to hs2019; with rsa-sha256 they are an error.
-    for (pseudo, present) in [(CREATED, params.created.is_some()), (EXPIRES, params.expires.is_some())] {
+    for (pseudo, present) in [
+        (CREATED, params.created.is_some()),
+        (EXPIRES, params.expires.is_some()),
+    ] {
         if covers(pseudo) {
             if claim == AlgorithmClaim::CavageRsaSha256 {
                 return Err(SignatureError::InvalidPseudoHeader {
@@ -458,7 +481,9 @@ pub(crate) fn parse(
             return Err(SignatureError::MissingCoverage("the Host header"));
         }
         if !covers("date") && !covers(CREATED) {
-            return Err(SignatureError::MissingCoverage("the Date header or (created)"));
+            return Err(SignatureError::MissingCoverage(
+                "the Date header or (created)",
+            ));
         }
         if req.needs_digest() && !covers("digest") {
             return Err(SignatureError::MissingDigest("Digest"));
@@ -473,16 +498,24 @@ pub(crate) fn parse(
         .map(|e| parse_unix_time("expires", e))
         .transpose()?;
     let created = if covers(CREATED) {
-        params.created.as_deref().map(|c| parse_unix_time("created", c)).transpose()?
+        params
+            .created
+            .as_deref()
+            .map(|c| parse_unix_time("created", c))
+            .transpose()?
     } else if covers("date") {
         let date = req
             .headers
             .get(header::DATE)
             .ok_or_else(|| SignatureError::MissingHeader("date".to_owned()))?;
-        let text = date.to_str().unwrap_or("");
-        let parsed = httpdate::parse_http_date(text)
-            .map_err(|_| SignatureError::InvalidDate(String::from_utf8_lossy(date.as_bytes()).into_owned()))?;
-        Some(unix_secs(parsed))
+        let parsed = date
+            .to_str()
+            .ok()
+            .and_then(parse_http_date)
+            .ok_or_else(|| {
+                SignatureError::InvalidDate(String::from_utf8_lossy(date.as_bytes()).into_owned())
+            })?;
+        Some(parsed)
     } else {
         None
     };
@@ -550,7 +583,10 @@ mod tests {
         assert_eq!(p.expires.as_deref(), Some("1402170699.5"));
         assert_eq!(p.headers.as_deref(), Some("(created) date"));
         assert_eq!(p.signature.as_deref(), Some("c2ln"));
-        assert_eq!(parse_unix_time("expires", "1402170699.5").unwrap(), 1_402_170_699);
+        assert_eq!(
+            parse_unix_time("expires", "1402170699.5").unwrap(),
+            1_402_170_699
+        );
     }
 
     #[test]

@@ -84,8 +84,12 @@ impl<'a> Hashes<'a> {
 
     fn get(&mut self, algorithm: Algorithm) -> &[u8] {
         match algorithm {
-            Algorithm::Sha256 => self.sha256.get_or_insert_with(|| Sha256::digest(self.body).into()),
-            Algorithm::Sha512 => self.sha512.get_or_insert_with(|| Sha512::digest(self.body).into()),
+            Algorithm::Sha256 => self
+                .sha256
+                .get_or_insert_with(|| Sha256::digest(self.body).into()),
+            Algorithm::Sha512 => self
+                .sha512
+                .get_or_insert_with(|| Sha512::digest(self.body).into()),
         }
     }
 
@@ -117,8 +121,8 @@ impl<'a> Hashes<'a> {
 /// does not know. At least one supported algorithm must be offered.
 pub fn verify_digest_header(value: &[u8], body: &[u8]) -> Result<(), SignatureError> {
     const HEADER: &str = "Digest";
-    let value = std::str::from_utf8(value)
-        .map_err(|_| SignatureError::malformed(HEADER, "not ASCII"))?;
+    let value =
+        std::str::from_utf8(value).map_err(|_| SignatureError::malformed(HEADER, "not ASCII"))?;
     let mut hashes = Hashes::new(body);
     let mut checked = false;
     for entry in value.split(',') {
@@ -136,7 +140,10 @@ pub fn verify_digest_header(value: &[u8], body: &[u8]) -> Result<(), SignatureEr
             continue;
         };
         let given = STANDARD.decode(encoded.trim()).map_err(|_| {
-            SignatureError::malformed(HEADER, format!("the {} value is not base64", algorithm.label()))
+            SignatureError::malformed(
+                HEADER,
+                format!("the {} value is not base64", algorithm.label()),
+            )
         })?;
         hashes.check(HEADER, algorithm, &given)?;
         checked = true;
@@ -176,7 +183,10 @@ pub fn verify_content_digest(value: &[u8], body: &[u8]) -> Result<(), SignatureE
             _ => {
                 return Err(SignatureError::malformed(
                     HEADER,
-                    format!("the {name} value is not a byte sequence (:base64:)", name = name.as_str()),
+                    format!(
+                        "the {name} value is not a byte sequence (:base64:)",
+                        name = name.as_str()
+                    ),
                 ))
             }
         };
@@ -213,11 +223,17 @@ mod tests {
             digest_header(b"Hello world"),
             "SHA-256=ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw="
         );
-        verify_digest_header(b"SHA-256=ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=", b"Hello world")
-            .unwrap();
+        verify_digest_header(
+            b"SHA-256=ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=",
+            b"Hello world",
+        )
+        .unwrap();
         // Lowercase names are accepted on receipt: RFC 3230 names are case-insensitive.
-        verify_digest_header(b"sha-256=ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=", b"Hello world")
-            .unwrap();
+        verify_digest_header(
+            b"sha-256=ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=",
+            b"Hello world",
+        )
+        .unwrap();
     }
 
     #[test]
@@ -247,7 +263,11 @@ mod tests {
         )
         .unwrap();
         // The draft-cavage test request carries the SHA-256 of the same body.
-        verify_digest_header(b"SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=", body).unwrap();
+        verify_digest_header(
+            b"SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=",
+            body,
+        )
+        .unwrap();
         verify_content_digest(content_digest_header(body).as_bytes(), body).unwrap();
         assert_eq!(
             content_digest_header(body),
@@ -258,7 +278,10 @@ mod tests {
     #[test]
     fn unsupported_and_malformed_digests_are_errors() {
         let err = verify_digest_header(b"MD5=HUXZLQLMuI/KZ5KDcJPcOA==", b"x").unwrap_err();
-        assert!(matches!(err, SignatureError::UnsupportedDigest { .. }), "{err}");
+        assert!(
+            matches!(err, SignatureError::UnsupportedDigest { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("MD5"));
         // An unknown algorithm next to a good one is ignored.
         let mut value = b"MD5=abc, ".to_vec();

@@ -69,7 +69,10 @@ pub enum SignatureError {
         "the component parameter ;{parameter} on {component} is not supported; \
          sign the plain field instead"
     )]
-    UnsupportedComponentParameter { component: String, parameter: String },
+    UnsupportedComponentParameter {
+        component: String,
+        parameter: String,
+    },
 
     /// The same component is listed twice (RFC 9421 §2.5 step 2.0).
     #[error("the component {0} is covered more than once")]
@@ -119,9 +122,7 @@ pub enum SignatureError {
     },
 
     /// The body does not match the digest the sender signed.
-    #[error(
-        "invalid {header} value: computed {algorithm} digest {computed}, given {given}"
-    )]
+    #[error("invalid {header} value: computed {algorithm} digest {computed}, given {given}")]
     DigestMismatch {
         header: &'static str,
         algorithm: &'static str,

@@ -95,8 +95,9 @@ impl PublicKey {
     }
 
     fn parse(der: &[u8], min_bits: usize) -> Result<Self, SignatureError> {
-        let info = aws_lc_rs::rsa::PublicKey::from_der(der)
-            .map_err(|e| SignatureError::InvalidKey(format!("not an RSA public key ({e})").into()))?;
+        let info = aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|e| {
+            SignatureError::InvalidKey(format!("not an RSA public key ({e})").into())
+        })?;
         let modulus = info.modulus();
         let n = modulus.big_endian_without_leading_zero();
         let bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
@@ -115,8 +116,9 @@ impl PublicKey {
         } else {
             &signature::RSA_PKCS1_2048_8192_SHA256
         };
-        let pkcs1_sha256 = ParsedPublicKey::new(params, der)
-            .map_err(|e| SignatureError::InvalidKey(format!("not an RSA public key ({e})").into()))?;
+        let pkcs1_sha256 = ParsedPublicKey::new(params, der).map_err(|e| {
+            SignatureError::InvalidKey(format!("not an RSA public key ({e})").into())
+        })?;
         Ok(PublicKey {
             pkcs1_sha256,
             pss_sha512: OnceLock::new(),
@@ -168,7 +170,9 @@ impl PublicKey {
 fn pem_public_der(pem: &str) -> Result<Vec<u8>, SignatureError> {
     pem_decode("PUBLIC KEY", pem)
         .or_else(|| pem_decode("RSA PUBLIC KEY", pem))
-        .ok_or_else(|| SignatureError::InvalidKey("no PUBLIC KEY or RSA PUBLIC KEY PEM block".into()))
+        .ok_or_else(|| {
+            SignatureError::InvalidKey("no PUBLIC KEY or RSA PUBLIC KEY PEM block".into())
+        })
 }
 
 /// An RSA private key for signing outgoing requests.
@@ -200,10 +204,14 @@ impl SigningKey {
             SignatureError::InvalidKey(format!("not a usable RSA private key ({e})").into())
         };
         if let Some(der) = pem_decode("PRIVATE KEY", pem) {
-            return KeyPair::from_pkcs8(&der).map(|pair| SigningKey { pair }).map_err(bad);
+            return KeyPair::from_pkcs8(&der)
+                .map(|pair| SigningKey { pair })
+                .map_err(bad);
         }
         if let Some(der) = pem_decode("RSA PRIVATE KEY", pem) {
-            return KeyPair::from_der(&der).map(|pair| SigningKey { pair }).map_err(bad);
+            return KeyPair::from_der(&der)
+                .map(|pair| SigningKey { pair })
+                .map_err(bad);
         }
         Err(SignatureError::InvalidKey(
             "no PRIVATE KEY or RSA PRIVATE KEY PEM block".into(),
@@ -269,7 +277,10 @@ mod tests {
     fn garbage_keys_are_errors() {
         assert!(PublicKey::from_der(b"").is_err());
         assert!(PublicKey::from_der(b"\x30\x03\x02\x01\x01").is_err());
-        assert!(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(
+            PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
         assert!(PublicKey::from_pem("nothing").is_err());
         assert!(SigningKey::from_pem("nothing").is_err());
         assert!(SigningKey::from_pkcs8_der(b"\x00").is_err());

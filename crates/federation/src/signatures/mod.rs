@@ -39,7 +39,9 @@ pub mod rfc9421;
 mod verify;
 
 pub use cavage::sign_request;
-pub use digest::{content_digest_header, digest_header, verify_content_digest, verify_digest_header};
+pub use digest::{
+    content_digest_header, digest_header, verify_content_digest, verify_digest_header,
+};
 pub use error::SignatureError;
 pub use key::{Algorithm, PublicKey, SigningKey};
 pub use policy::Policy;

@@ -106,9 +106,128 @@ pub(crate) fn unix_secs(t: SystemTime) -> i64 {
     }
 }
 
+/// Parses an HTTP `Date` value into unix seconds.
+///
+/// The IMF-fixdate form (`Wed, 20 Dec 2023 10:00:00 GMT`, RFC 9110 §5.6.7) is read without
+/// checking the day name against the date: it is redundant, Ruby's `Time.httpdate` (and so
+/// Mastodon) ignores it, and a sender that gets it wrong has still stated its time. The
+/// obsolete RFC 850 and asctime forms are left to the `httpdate` crate.
+pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
+    parse_imf_fixdate(value.trim())
+        .or_else(|| httpdate::parse_http_date(value.trim()).ok().map(unix_secs))
+}
+
+fn parse_imf_fixdate(s: &str) -> Option<i64> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let (_day_name, rest) = s.split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: u32 = digits(parts.next()?, 2)?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u32 = digits(parts.next()?, 4)?;
+    let mut clock = parts.next()?.split(':');
+    let hour: u32 = digits(clock.next()?, 2)?;
+    let minute: u32 = digits(clock.next()?, 2)?;
+    let second: u32 = digits(clock.next()?, 2)?;
+    if clock.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day == 0 || day > month_days[month as usize - 1] || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day);
+    Some(days * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
+}
+
+fn digits(s: &str, len: usize) -> Option<u32> {
+    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_parse_with_or_without_a_correct_day_name() {
+        assert_eq!(parse_http_date("Wed, 20 Dec 2023 10:00:00 GMT"), Some(NOW));
+        // Mastodon's "older than a day" case says Wed for a Monday; Ruby reads it anyway.
+        assert_eq!(
+            parse_http_date("Wed, 18 Dec 2023 10:00:00 GMT"),
+            Some(NOW - 2 * 86_400)
+        );
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
+            Some(1_709_164_800)
+        );
+        for bad in [
+            "wrong date",
+            "",
+            "Thu, 30 Feb 2024 00:00:00 GMT",
+            "Wed, 20 Dec 2023 24:00:00 GMT",
+            "Wed, 20 Dec 2023 10:00:00 UTC",
+            "Wed, 20 Foo 2023 10:00:00 GMT",
+            "Wed, 2 Dec 2023 10:00:00 GMT",
+            "Wed, 20 Dec 2023 10:00 GMT",
+            "Wed, 20 Dec 2023 10:00:00 GMT extra",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+    }
 
     const NOW: i64 = 1_703_066_400; // 2023-12-20T10:00:00Z, the time of Mastodon's spec
 
@@ -139,8 +258,12 @@ mod tests {
             Err(SignatureError::Expired { .. })
         ));
         // A long `expires` extends validity, but never past 12 h (+ skew) after creation.
-        assert!(p.check_time(NOW - 6 * 3600, Some(NOW + 86_400), NOW).is_ok());
-        assert!(p.check_time(NOW - 13 * 3600 - 1, Some(NOW + 86_400), NOW).is_err());
+        assert!(p
+            .check_time(NOW - 6 * 3600, Some(NOW + 86_400), NOW)
+            .is_ok());
+        assert!(p
+            .check_time(NOW - 13 * 3600 - 1, Some(NOW + 86_400), NOW)
+            .is_err());
     }
 
     #[test]

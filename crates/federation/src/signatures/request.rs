@@ -176,7 +176,10 @@ mod tests {
         let req = IncomingRequest::new(&method, &uri, &headers, b"");
         assert_eq!(req.normalized_authority().as_deref(), Some("example.com"));
         let req = req.with_scheme("http");
-        assert_eq!(req.normalized_authority().as_deref(), Some("example.com:443"));
+        assert_eq!(
+            req.normalized_authority().as_deref(),
+            Some("example.com:443")
+        );
     }
 
     #[test]

@@ -92,9 +92,9 @@ fn component(item: &Item) -> Result<Component<'_>, SignatureError> {
             // §2.1: field names are used lowercased. A mixed-case name is refused rather
             // than silently lowered, since the signer may have built another base from it.
             if field.is_empty()
-                || !field
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b))
+                || !field.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+                })
             {
                 return Err(SignatureError::malformed(
                     INPUT,
@@ -167,7 +167,10 @@ fn append_value(
                 .ok()
                 .filter(|t| t.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)))
                 .ok_or_else(|| {
-                    SignatureError::malformed(INPUT, format!("the signed field {name} is not ASCII"))
+                    SignatureError::malformed(
+                        INPUT,
+                        format!("the signed field {name} is not ASCII"),
+                    )
                 })?;
             out.push_str(text);
         }
@@ -244,7 +247,9 @@ fn params(input: &InnerList) -> Result<Params<'_>, SignatureError> {
                 BareItem::String(s) => out.alg = Some(s.as_str()),
                 _ => return Err(bad("alg", "a string")),
             },
-            "nonce" if !matches!(value, BareItem::String(_)) => return Err(bad("nonce", "a string")),
+            "nonce" if !matches!(value, BareItem::String(_)) => {
+                return Err(bad("nonce", "a string"))
+            }
             "tag" if !matches!(value, BareItem::String(_)) => return Err(bad("tag", "a string")),
             _ => {}
         }
@@ -274,7 +279,10 @@ pub(crate) fn parse(
 ) -> Result<SignedRequest, SignatureError> {
     let mut scratch = Vec::with_capacity(512);
     let inputs = parse_dictionary(req, INPUT, &SIGNATURE_INPUT, &mut scratch)?;
-    if !req.headers.contains_key(http::header::HeaderName::from_static("signature")) {
+    if !req
+        .headers
+        .contains_key(http::header::HeaderName::from_static("signature"))
+    {
         return Err(SignatureError::MissingHeader("signature".to_owned()));
     }
     let signatures = parse_dictionary(req, SIGNATURE, &super::cavage::SIGNATURE, &mut scratch)?;
@@ -357,7 +365,9 @@ pub(crate) fn parse(
 
     // `created` is optional in the RFC but the only clock Fulmar can check, and Mastodon
     // requires it too.
-    let created = params.created.ok_or(SignatureError::MissingParameter("created"))?;
+    let created = params
+        .created
+        .ok_or(SignatureError::MissingParameter("created"))?;
     policy.check_time(created, params.expires, unix_secs(now))?;
 
     if covers(Component::Field("content-digest")) {
@@ -415,13 +425,19 @@ pub fn sign_request(
     algorithm: Algorithm,
     now: SystemTime,
 ) -> Result<(), SignatureError> {
-    let unsignable = |what: &str| SignatureError::Unsignable(format!("{what} is not a valid header value").into());
+    let unsignable = |what: &str| {
+        SignatureError::Unsignable(format!("{what} is not a valid header value").into())
+    };
     let host = host_header_for(uri)?;
-    headers.insert(header::HOST, HeaderValue::from_str(&host).map_err(|_| unsignable("the host"))?);
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&host).map_err(|_| unsignable("the host"))?,
+    );
 
     let mut names = vec!["@method", "@target-uri"];
     if let Some(body) = body {
-        let digest = HeaderValue::from_str(&content_digest_header(body)).map_err(|_| unsignable("the digest"))?;
+        let digest = HeaderValue::from_str(&content_digest_header(body))
+            .map_err(|_| unsignable("the digest"))?;
         headers.insert(CONTENT_DIGEST, digest);
         names.push("content-digest");
         if headers.contains_key(header::CONTENT_TYPE) {
@@ -429,26 +445,37 @@ pub fn sign_request(
         }
     }
     let string = |s: &str| {
-        StringRef::from_str(s)
-            .map(|s| s.to_owned())
-            .map_err(|_| SignatureError::Unsignable(format!("{s:?} cannot be a structured string").into()))
+        StringRef::from_str(s).map(|s| s.to_owned()).map_err(|_| {
+            SignatureError::Unsignable(format!("{s:?} cannot be a structured string").into())
+        })
     };
     let mut items = Vec::with_capacity(names.len());
     for name in &names {
         items.push(Item::new(string(name)?));
     }
     let mut params = sfv::Parameters::new();
-    params.insert(KeyRef::constant("created").to_owned(), BareItem::Integer(integer(unix_secs(now))?));
-    params.insert(KeyRef::constant("keyid").to_owned(), BareItem::String(string(key_id)?));
+    params.insert(
+        KeyRef::constant("created").to_owned(),
+        BareItem::Integer(integer(unix_secs(now))?),
+    );
+    params.insert(
+        KeyRef::constant("keyid").to_owned(),
+        BareItem::String(string(key_id)?),
+    );
     params.insert(
         KeyRef::constant("alg").to_owned(),
         BareItem::String(string(algorithm.rfc9421_name())?),
     );
     let input = InnerList::with_params(items, params);
 
-    let components: Vec<Component<'_>> = input.items.iter().map(component).collect::<Result<_, _>>()?;
+    let components: Vec<Component<'_>> = input
+        .items
+        .iter()
+        .map(component)
+        .collect::<Result<_, _>>()?;
     let scheme = uri.scheme_str().unwrap_or("https");
-    let view = IncomingRequest::new(method, uri, headers, body.unwrap_or_default()).with_scheme(scheme);
+    let view =
+        IncomingRequest::new(method, uri, headers, body.unwrap_or_default()).with_scheme(scheme);
     let base = signature_base(&view, &input, &components)?;
     let signature = key.sign(algorithm, base.as_bytes())?;
 
@@ -463,8 +490,13 @@ pub fn sign_request(
     let _ = signature_header.bare_item(label, sfv::RefBareItem::ByteSequence(&signature));
     let input_header = input_header.finish().unwrap_or_default();
     let signature_header = signature_header.finish().unwrap_or_default();
-    debug_assert!(signature_header.ends_with(':') && signature_header.contains(&STANDARD.encode(&signature)));
-    headers.insert(SIGNATURE_INPUT, HeaderValue::from_str(&input_header).map_err(|_| unsignable("Signature-Input"))?);
+    debug_assert!(
+        signature_header.ends_with(':') && signature_header.contains(&STANDARD.encode(&signature))
+    );
+    headers.insert(
+        SIGNATURE_INPUT,
+        HeaderValue::from_str(&input_header).map_err(|_| unsignable("Signature-Input"))?,
+    );
     headers.insert(
         super::cavage::SIGNATURE,
         HeaderValue::from_str(&signature_header).map_err(|_| unsignable("Signature"))?,
@@ -473,6 +505,7 @@ pub fn sign_request(
 }
 
 fn integer(value: i64) -> Result<sfv::Integer, SignatureError> {
-    sfv::Integer::try_from(value)
-        .map_err(|_| SignatureError::Unsignable("the time does not fit a structured integer".into()))
+    sfv::Integer::try_from(value).map_err(|_| {
+        SignatureError::Unsignable("the time does not fit a structured integer".into())
+    })
 }
