@@ -490,13 +490,18 @@ pub(crate) fn parse(
         }
     }
 
-    // The time window: a signed (created) wins over Date, as in Mastodon.
+    // The time window: a signed (created) wins over Date, as in Mastodon. The `expires`
+    // parameter is only trusted to lengthen validity when `(expires)` is signed; otherwise
+    // anyone replaying a captured request could add a far-off one (Mastodon honours it
+    // either way). An unsigned `expires` can still shorten validity: that only ever makes
+    // a replay fail.
     let now_secs = unix_secs(now);
     let expires = params
         .expires
         .as_deref()
         .map(|e| parse_unix_time("expires", e))
         .transpose()?;
+    let signed_expires = expires.filter(|_| covers(EXPIRES));
     let created = if covers(CREATED) {
         params
             .created
@@ -520,8 +525,9 @@ pub(crate) fn parse(
         None
     };
     if let Some(created) = created {
-        policy.check_time(created, expires, now_secs)?;
-    } else if let Some(expires) = expires {
+        policy.check_time(created, signed_expires, now_secs)?;
+    }
+    if let Some(expires) = expires {
         policy.check_expires(expires, now_secs)?;
     }
 

@@ -145,22 +145,14 @@ fn parse_imf_fixdate(s: &str) -> Option<i64> {
     if clock.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if day == 0 || day > month_days[month as usize - 1] || hour > 23 || minute > 59 || second > 60 {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let month_len = days_from_civil(i64::from(next_year), next_month, 1)
+        - days_from_civil(i64::from(year), month, 1);
+    if day == 0 || i64::from(day) > month_len || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_from_civil(i64::from(year), month, day);

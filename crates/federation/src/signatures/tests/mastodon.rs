@@ -218,8 +218,10 @@ fn mismatching_method_fails() {
         .header("signature", &header("date host (request-target)", SIG_GET));
     let err = req.parse(at(NOW)).unwrap_err();
     assert_eq!(err, SignatureError::MissingDigest("Digest"));
-    let mut relaxed = crate::signatures::Policy::default();
-    relaxed.require_coverage = false;
+    let relaxed = crate::signatures::Policy {
+        require_coverage: false,
+        ..Default::default()
+    };
     let err = req
         .parse_with(&relaxed, at(NOW))
         .unwrap()

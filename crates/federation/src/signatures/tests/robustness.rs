@@ -261,6 +261,35 @@ fn hs2019_with_created_and_expires() {
         req.parse(at(created - 3601)).unwrap_err(),
         SignatureError::FromTheFuture { .. }
     ));
+    // An `expires` that is not signed cannot lengthen a Date-based signature's life.
+    let get = sent("GET", "https://peer.example/users/bob", None, &[]);
+    let mut stretched = get.clone();
+    let value = get.headers["signature"].to_str().unwrap().replace(
+        "algorithm=",
+        &format!("expires={},algorithm=", NOW + 86_400),
+    );
+    stretched.set("signature", &value);
+    stretched
+        .parse(at(NOW + 60))
+        .unwrap()
+        .verify(public)
+        .unwrap();
+    assert!(matches!(
+        stretched.parse(at(NOW + 2 * 3600)).unwrap_err(),
+        SignatureError::Stale { .. }
+    ));
+    // But it can shorten it.
+    let mut shortened = get.clone();
+    let value = get.headers["signature"]
+        .to_str()
+        .unwrap()
+        .replace("algorithm=", &format!("expires={},algorithm=", NOW + 30));
+    shortened.set("signature", &value);
+    assert!(matches!(
+        shortened.parse(at(NOW + 60)).unwrap_err(),
+        SignatureError::Expired { .. }
+    ));
+
     // The same pseudo-headers under rsa-sha256 are refused (draft-cavage-12 §2.3).
     let mut rsa = req.clone();
     let value = req.headers["signature"]
