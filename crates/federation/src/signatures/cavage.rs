@@ -420,10 +420,12 @@ pub(crate) fn parse(
         _ => return Err(SignatureError::MissingParameter("signature")),
     };
 
-    // hs2019 means "the algorithm the key's metadata says". Fediverse keys are RSA and
-    // publish no such metadata, so every implementation that sends hs2019 (GoToSocial,
-    // Misskey, Mastodon's own verifier in reverse) means RSASSA-PKCS1-v1_5 with SHA-256.
-    // Mastodon also treats a missing algorithm as hs2019.
+    // hs2019 means "the algorithm the key's metadata says" (§2.1.3). Fediverse keys are
+    // RSA and publish no such metadata, and in practice the servers that send hs2019
+    // (GoToSocial, Misskey, Pleroma…) sign with RSASSA-PKCS1-v1_5 SHA-256, which is also
+    // how Mastodon verifies hs2019. A key explicitly marked for another algorithm (see
+    // `PublicKey::with_algorithm`) is honoured. Mastodon treats a missing algorithm as
+    // hs2019 too.
     let claim = match params.algorithm.as_deref() {
         None => AlgorithmClaim::CavageHs2019,
         Some(a) if a.eq_ignore_ascii_case("hs2019") => AlgorithmClaim::CavageHs2019,
