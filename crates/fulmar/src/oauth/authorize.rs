@@ -96,9 +96,13 @@ pub async fn show(
         Ok(t) => t,
         Err(res) => return res,
     };
-    let valid = match check_request(target, &p) {
-        Ok(v) => v,
-        Err((target, refusal)) => return refuse(&target, &refusal),
+    let valid = match check_request(&target, &p) {
+        Ok((scopes, code_challenge)) => Valid {
+            target,
+            scopes,
+            code_challenge,
+        },
+        Err(refusal) => return refuse(&target, &refusal),
     };
     let token = csrf::token_for(&headers);
     form_page(&app, &valid, &token, StatusCode::OK, None, "")
@@ -118,9 +122,13 @@ pub async fn decide(
         Ok(t) => t,
         Err(res) => return res,
     };
-    let valid = match check_request(target, &p) {
-        Ok(v) => v,
-        Err((target, refusal)) => return refuse(&target, &refusal),
+    let valid = match check_request(&target, &p) {
+        Ok((scopes, code_challenge)) => Valid {
+            target,
+            scopes,
+            code_challenge,
+        },
+        Err(refusal) => return refuse(&target, &refusal),
     };
     let username = field(&p.username).unwrap_or_default();
     if !csrf::verify(&headers, p.authenticity_token.as_deref()) {
@@ -231,11 +239,13 @@ async fn check_target(app: &App, p: &AuthorizeParams) -> Result<Target, Response
 }
 
 /// The checks whose failure is reported to the app.
-fn check_request(target: Target, p: &AuthorizeParams) -> Result<Valid, (Target, Refusal)> {
-    let no = |target, error, description| Err((target, Refusal { error, description }));
+fn check_request(
+    target: &Target,
+    p: &AuthorizeParams,
+) -> Result<(Scopes, Option<String>), Refusal> {
+    let no = |error, description| Err(Refusal { error, description });
     if ResponseMode::parse(field(&p.response_mode)).is_none() {
         return no(
-            target,
             "invalid_request",
             "The response_mode is not supported; use query, fragment or form_post.",
         );
@@ -244,14 +254,12 @@ fn check_request(target: Target, p: &AuthorizeParams) -> Result<Valid, (Target, 
         Some("code") => {}
         None => {
             return no(
-                target,
                 "invalid_request",
                 "Missing required parameter: response_type.",
             )
         }
         Some(_) => {
             return no(
-                target,
                 "unsupported_response_type",
                 "The authorization server does not support this response type.",
             )
@@ -259,7 +267,6 @@ fn check_request(target: Target, p: &AuthorizeParams) -> Result<Valid, (Target, 
     }
     let Some(scopes) = grants::granted_scopes(&target.app, p.scope.as_deref()) else {
         return no(
-            target,
             "invalid_scope",
             "The requested scope is invalid, unknown, or malformed.",
         );
@@ -269,14 +276,12 @@ fn check_request(target: Target, p: &AuthorizeParams) -> Result<Valid, (Target, 
         (Some(c), Some("S256")) if grants::valid_challenge(c) => Some(c.to_owned()),
         (Some(_), Some("S256")) => {
             return no(
-                target,
                 "invalid_request",
                 "The code_challenge is not a SHA-256 digest in base64url.",
             )
         }
         (None, Some(_)) => {
             return no(
-                target,
                 "invalid_request",
                 "Missing required parameter: code_challenge.",
             )
@@ -285,17 +290,12 @@ fn check_request(target: Target, p: &AuthorizeParams) -> Result<Valid, (Target, 
         // attacker who can read the authorization request.
         (Some(_), _) => {
             return no(
-                target,
                 "invalid_request",
                 "The code_challenge_method is not supported; use S256.",
             )
         }
     };
-    Ok(Valid {
-        target,
-        scopes,
-        code_challenge,
-    })
+    Ok((scopes, code_challenge))
 }
 
 /// Sends an error back to the app, or shows it when the app asked for the code to be
