@@ -597,7 +597,13 @@ pub async fn pins_count(db: &Db, account_id: i64) -> Result<i64> {
 /// `(cursor, status_id)` pairs for a page of a list of statuses, newest first.
 pub type Cursored = Vec<(i64, i64)>;
 
-async fn cursored(db: &Db, base: &str, key: i64, column: &str, page: &PageParams) -> Result<Cursored> {
+async fn cursored(
+    db: &Db,
+    base: &str,
+    key: i64,
+    column: &str,
+    page: &PageParams,
+) -> Result<Cursored> {
     let rows = with_pool!(db, p => {
         let mut qb = sqlx::QueryBuilder::new(base);
         qb.push_bind(key);
@@ -713,7 +719,11 @@ pub async fn descendants(
 // ---------------------------------------------------------------------------------
 
 /// A remote account by username and domain, case-insensitively.
-pub async fn account_by_handle(db: &Db, username: &str, domain: &str) -> Result<Option<AccountRow>> {
+pub async fn account_by_handle(
+    db: &Db,
+    username: &str,
+    domain: &str,
+) -> Result<Option<AccountRow>> {
     let sql = format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts \
          WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = lower($2)"
@@ -789,7 +799,12 @@ pub async fn claim_idempotency_key(
 
 /// Gives a claimed key back (when creating the status failed), so that a retry with
 /// the same key can succeed.
-pub async fn release_idempotency_key(db: &Db, user_id: i64, key: &str, status_id: i64) -> Result<()> {
+pub async fn release_idempotency_key(
+    db: &Db,
+    user_id: i64,
+    key: &str,
+    status_id: i64,
+) -> Result<()> {
     with_pool!(db, p => sqlx::query(
         "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status_id = $3",
     )

@@ -180,7 +180,10 @@ fn char_at(text: &str, at: usize) -> Option<char> {
 fn may_precede_url(c: char) -> bool {
     !(c.is_ascii_alphanumeric()
         || matches!(c, '@' | '\u{FF20}' | '$' | '#' | '\u{FF03}')
-        || matches!(c, '\u{FFFE}' | '\u{FEFF}' | '\u{FFFF}' | '\u{202A}'..='\u{202E}'))
+        || matches!(
+            c,
+            '\u{FFFE}' | '\u{FEFF}' | '\u{FFFF}' | '\u{202A}'..='\u{202E}'
+        ))
 }
 
 /// A character of a host name label (twitter-text's `DOMAIN_VALID_CHARS`).
@@ -1089,7 +1092,10 @@ mod tests {
         assert_eq!(format("hello"), "<p>hello</p>");
         assert_eq!(format("one\ntwo"), "<p>one<br />two</p>");
         assert_eq!(format("one\n\ntwo"), "<p>one</p><p>two</p>");
-        assert_eq!(format("one\n\n\n\ntwo\nthree"), "<p>one</p><p>two<br />three</p>");
+        assert_eq!(
+            format("one\n\n\n\ntwo\nthree"),
+            "<p>one</p><p>two<br />three</p>"
+        );
         assert_eq!(format("one\r\ntwo"), "<p>one<br />two</p>");
         assert_eq!(format("a\n \nb"), "<p>a<br /> <br />b</p>");
     }
@@ -1143,7 +1149,10 @@ mod tests {
             ("(https://example.com/x)", "https://example.com/x"),
             ("https://example.com/x!", "https://example.com/x"),
             ("https://example.com/x?", "https://example.com/x"),
-            ("https://example.com/a?b=c&d=e.", "https://example.com/a?b=c&d=e"),
+            (
+                "https://example.com/a?b=c&d=e.",
+                "https://example.com/a?b=c&d=e",
+            ),
             ("\"https://example.com/q\"", "https://example.com/q"),
             (
                 "https://en.wikipedia.org/wiki/Rust_(programming_language).",
@@ -1151,7 +1160,10 @@ mod tests {
             ),
             ("https://example.com:8443/x", "https://example.com:8443/x"),
             ("https://example.com/#frag", "https://example.com/#frag"),
-            ("https://ja.wikipedia.org/wiki/日本 x", "https://ja.wikipedia.org/wiki/日本"),
+            (
+                "https://ja.wikipedia.org/wiki/日本 x",
+                "https://ja.wikipedia.org/wiki/日本",
+            ),
             ("HTTPS://EXAMPLE.COM/", "HTTPS://EXAMPLE.COM/"),
         ] {
             assert_eq!(kinds(text), vec![url(expected)], "{text}");
@@ -1180,7 +1192,10 @@ mod tests {
     #[test]
     fn xss_in_urls_stays_inert() {
         let html = format("https://example.com/\"onmouseover=alert(1)");
-        assert!(html.contains("href=\"https://example.com/&quot;onmouseover"), "{html}");
+        assert!(
+            html.contains("href=\"https://example.com/&quot;onmouseover"),
+            "{html}"
+        );
         assert!(!html.contains("\" onmouseover"), "{html}");
         let html = format("https://example.com/<script>alert(1)</script>");
         assert!(!html.contains("<script"), "{html}");
@@ -1204,7 +1219,10 @@ mod tests {
         );
         assert_eq!(format("hi @nobody"), "<p>hi @nobody</p>");
         assert_eq!(format("hi @bob"), "<p>hi @bob</p>");
-        assert_eq!(format("hi @bob@elsewhere.example"), "<p>hi @bob@elsewhere.example</p>");
+        assert_eq!(
+            format("hi @bob@elsewhere.example"),
+            "<p>hi @bob@elsewhere.example</p>"
+        );
     }
 
     #[test]
@@ -1219,10 +1237,7 @@ mod tests {
             kinds("(@bob@remote.example.)"),
             vec![mention("bob", Some("remote.example"))]
         );
-        assert_eq!(
-            kinds("@a @b"),
-            vec![mention("a", None), mention("b", None)]
-        );
+        assert_eq!(kinds("@a @b"), vec![mention("a", None), mention("b", None)]);
         assert_eq!(
             kinds("https://remote.example/@bob"),
             vec![url("https://remote.example/@bob")]
@@ -1249,9 +1264,8 @@ mod tests {
         assert_eq!(kinds("#tag#other"), vec![tag("tag")]);
         // A scheme glued to a tag is not part of it.
         assert_eq!(kinds("#tophttps://example.com")[0], tag("top"));
-        assert!(format("#日本語").contains(
-            "href=\"https://fulmar.test/tags/%E6%97%A5%E6%9C%AC%E8%AA%9E\""
-        ));
+        assert!(format("#日本語")
+            .contains("href=\"https://fulmar.test/tags/%E6%97%A5%E6%9C%AC%E8%AA%9E\""));
         assert_eq!(normalize_tag("RuSt"), "rust");
     }
 
@@ -1299,7 +1313,10 @@ mod tests {
             sanitize("<div><h1>Title</h1><img src=\"https://e.example/x.png\"><br/>text</div>"),
             "Title<br />text"
         );
-        assert_eq!(sanitize("<style>p{}</style><!-- c --><em>x</em>"), "<em>x</em>");
+        assert_eq!(
+            sanitize("<style>p{}</style><!-- c --><em>x</em>"),
+            "<em>x</em>"
+        );
         assert_eq!(
             sanitize("<span class=\"h-card\" translate=\"no\" data-x=\"1\">x</span>"),
             "<span class=\"h-card\" translate=\"no\">x</span>"

@@ -53,7 +53,9 @@ impl Visibility {
             "unlisted" => Ok(Visibility::Unlisted),
             "private" => Ok(Visibility::Private),
             "direct" => Ok(Visibility::Direct),
-            _ => Err(CoreError::Invalid("Visibility is not included in the list".into())),
+            _ => Err(CoreError::Invalid(
+                "Visibility is not included in the list".into(),
+            )),
         }
     }
 
@@ -137,7 +139,12 @@ pub struct Edit {
 
 /// Checks what Mastodon's validators check, in their order: attachments, blank text,
 /// the character limit.
-fn validate_text(text: &str, spoiler_text: &str, media_ids: &[String], has_poll: bool) -> CoreResult<()> {
+fn validate_text(
+    text: &str,
+    spoiler_text: &str,
+    media_ids: &[String],
+    has_poll: bool,
+) -> CoreResult<()> {
     // Media and polls are not implemented yet: refuse them rather than silently
     // dropping what the author attached.
     if let Some(id) = media_ids.iter().find(|m| !m.trim().is_empty()) {
@@ -323,7 +330,12 @@ async fn create_with_id(
         Some(v) => Visibility::parse(v)?,
         None => Visibility::parse(&user.default_visibility).unwrap_or(Visibility::Public),
     };
-    let text = compose.text.as_deref().unwrap_or_default().trim().to_owned();
+    let text = compose
+        .text
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let spoiler_text = compose
         .spoiler_text
         .as_deref()
@@ -331,10 +343,8 @@ async fn create_with_id(
         .trim()
         .to_owned();
     validate_text(&text, &spoiler_text, &compose.media_ids, compose.has_poll)?;
-    let sensitive =
-        compose.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
-    let language =
-        valid_language(compose.language.as_deref()).or_else(|| preferred_language(user));
+    let sensitive = compose.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
+    let language = valid_language(compose.language.as_deref()).or_else(|| preferred_language(user));
 
     let formatted = formatting::format_text(db, urls, &text).await?;
     let mentions = new_mentions(&formatted);
@@ -554,7 +564,14 @@ pub async fn favourite(db: &Db, actor: &AccountRow, id: &str) -> CoreResult<Stat
     let named = find_visible(db, id, Some(actor.id)).await?;
     let target = original_of(db, named.clone()).await?;
     if actions::favourite(db, next_id(), actor.id, target.id, now_ms()).await? {
-        notify(db, target.account_id, actor.id, Kind::Favourite, Some(target.id)).await?;
+        notify(
+            db,
+            target.account_id,
+            actor.id,
+            Kind::Favourite,
+            Some(target.id),
+        )
+        .await?;
     }
     reload(db, named.id).await
 }
@@ -651,10 +668,9 @@ pub async fn reblog(
         match visibility.map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => match Visibility::parse(v)? {
                 Visibility::Direct => {
-                    return Err(CoreError::Invalid(
-                        "Visibility is not included in the list".into(),
+                    return Err(
+                        CoreError::Invalid("Visibility is not included in the list".into()).into(),
                     )
-                    .into())
                 }
                 v => v,
             },
@@ -700,7 +716,14 @@ pub async fn reblog(
         }
         Err(e) => return Err(e.into()),
     }
-    notify(db, original.account_id, actor.id, Kind::Reblog, Some(original.id)).await?;
+    notify(
+        db,
+        original.account_id,
+        actor.id,
+        Kind::Reblog,
+        Some(original.id),
+    )
+    .await?;
     fulmar_store::timelines::fan_out(db, reblog_id, actor.id, visibility.as_str()).await?;
     Ok(reload(db, reblog_id).await?)
 }
@@ -883,7 +906,12 @@ pub struct SavedPage {
 }
 
 /// A page of the viewer's favourites or bookmarks.
-pub async fn saved(db: &Db, viewer: i64, bookmarks: bool, page: &PageParams) -> CoreResult<SavedPage> {
+pub async fn saved(
+    db: &Db,
+    viewer: i64,
+    bookmarks: bool,
+    page: &PageParams,
+) -> CoreResult<SavedPage> {
     let pairs = if bookmarks {
         actions::bookmarks_of(db, viewer, page).await?
     } else {

@@ -226,7 +226,11 @@ async fn context(
         ancestors: to_mastodon::statuses(&app, &ctx.ancestors, viewer).await?,
         descendants: to_mastodon::statuses(&app, &ctx.descendants, viewer).await?,
     };
-    Ok(Json(serde_json::to_value(entity).map_err(anyhow::Error::from).map_err(CoreError::from)?))
+    Ok(Json(
+        serde_json::to_value(entity)
+            .map_err(anyhow::Error::from)
+            .map_err(CoreError::from)?,
+    ))
 }
 
 /// Mastodon's `StatusEdit` entity.
@@ -306,7 +310,9 @@ async fn favourite(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:favourites")?;
     let row = statuses::favourite(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/unfavourite`
@@ -317,7 +323,9 @@ async fn unfavourite(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:favourites")?;
     let row = statuses::unfavourite(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -351,7 +359,9 @@ async fn reblog(
         }
         ReblogError::Core(e) => e.into(),
     })?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/unreblog`: answers the original status.
@@ -362,7 +372,9 @@ async fn unreblog(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:statuses")?;
     let row = statuses::unreblog(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/bookmark`
@@ -373,7 +385,9 @@ async fn bookmark(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:bookmarks")?;
     let row = statuses::bookmark(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/unbookmark`
@@ -384,7 +398,9 @@ async fn unbookmark(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:bookmarks")?;
     let row = statuses::unbookmark(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/pin`
@@ -395,7 +411,9 @@ async fn pin(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:accounts")?;
     let row = statuses::pin(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/unpin`
@@ -406,7 +424,9 @@ async fn unpin(
 ) -> ApiResult<Json<Status>> {
     auth.require("write:accounts")?;
     let row = statuses::unpin(&app.db, &auth.account, &id).await?;
-    Ok(Json(to_mastodon::status(&app, &row, Some(auth.account_id())).await?))
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
 
 /// `GET /api/v1/statuses/:id/favourited_by`
