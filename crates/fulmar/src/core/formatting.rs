@@ -787,9 +787,12 @@ fn mention_link(target: &MentionTarget) -> String {
 /// The key under which a mention is resolved: lower-case username, and lower-case
 /// domain unless it is this server's own.
 pub fn mention_key(urls: &Urls, username: &str, domain: Option<&str>) -> (String, Option<String>) {
+    // A mention's domain cannot carry a port, so a server configured with one (in
+    // development) is recognised by its host name alone.
+    let host = urls.domain().split(':').next().unwrap_or_default();
     let domain = domain
         .map(str::to_lowercase)
-        .filter(|d| !d.eq_ignore_ascii_case(urls.domain()));
+        .filter(|d| !d.eq_ignore_ascii_case(urls.domain()) && !d.eq_ignore_ascii_case(host));
     (username.to_lowercase(), domain)
 }
 
@@ -1209,6 +1212,12 @@ mod tests {
         assert_eq!(format("hi @alice"), format!("<p>hi {ALICE}</p>"));
         assert_eq!(format("hi @ALICE."), format!("<p>hi {ALICE}.</p>"));
         assert_eq!(format("@alice@fulmar.test"), format!("<p>{ALICE}</p>"));
+        assert_eq!(format("@alice@FULMAR.test"), format!("<p>{ALICE}</p>"));
+        let dev = Urls::new("http", "localhost:3000");
+        assert_eq!(
+            mention_key(&dev, "Alice", Some("localhost")),
+            ("alice".to_string(), None)
+        );
     }
 
     #[test]
@@ -1222,6 +1231,25 @@ mod tests {
         assert_eq!(
             format("hi @bob@elsewhere.example"),
             "<p>hi @bob@elsewhere.example</p>"
+        );
+    }
+
+    #[test]
+    fn a_hostile_remote_profile_url_is_neutralised() {
+        let u = urls();
+        let mut targets = HashMap::new();
+        targets.insert(
+            ("eve".to_string(), Some("evil.example".to_string())),
+            MentionTarget {
+                url: "javascript:alert(document.cookie)".into(),
+                username: "eve\"><script>".into(),
+            },
+        );
+        let text = "hi @eve@evil.example";
+        let html = sanitize(&render(&u, text, &extract_entities(text), &targets));
+        assert_eq!(
+            html,
+            "<p>hi <span class=\"h-card\" translate=\"no\"><a class=\"u-url mention\">@<span>eve\"&gt;&lt;script&gt;</span></a></span></p>"
         );
     }
 
