@@ -8,7 +8,7 @@ use fulmar_store::statuses::StatusRow;
 use fulmar_store::users::UserRow;
 use serde::Deserialize;
 
-use super::entities::{Account, Field, Mention, Source, Status, Tag};
+use super::entities::{Account, Application, Field, Mention, Source, Status, Tag};
 use crate::core::time::rfc3339_ms;
 use crate::core::urls::Urls;
 use crate::http::ApiResult;
@@ -159,6 +159,8 @@ pub async fn statuses(
     let originals: HashMap<i64, StatusRow> = fulmar_store::statuses::by_ids(db, &reblog_ids)
         .await?
         .into_iter()
+        // A reblog of a deleted status is not shown (it is removed with it anyway).
+        .filter(|s| s.deleted_at.is_none())
         .map(|s| (s.id, s))
         .collect();
     let all: Vec<&StatusRow> = rows.iter().chain(originals.values()).collect();
@@ -190,6 +192,18 @@ pub async fn statuses(
             });
         }
     }
+    // Mastodon shows the posting application to the author only.
+    let app_ids: Vec<i64> = all
+        .iter()
+        .filter(|s| viewer == Some(s.account_id))
+        .filter_map(|s| s.application_id)
+        .collect();
+    let applications: HashMap<i64, Application> =
+        fulmar_store::status_actions::applications(db, &app_ids)
+            .await?
+            .into_iter()
+            .map(|(id, name, website)| (id, Application { name, website }))
+            .collect();
     let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
     for (status_id, name) in tags {
         tags_by.entry(status_id).or_default().push(Tag {
@@ -200,7 +214,11 @@ pub async fn statuses(
 
     let convert = |row: &StatusRow| -> Option<Status> {
         let author = accounts.get(&row.account_id)?;
-        let (uri, url) = if row.local {
+        let (uri, url) = if row.local && row.reblog_of_id.is_some() {
+            // A reblog is an Announce activity; Mastodon gives its activity URL.
+            let activity = format!("{}/activity", app.urls.status(&author.username, row.id));
+            (activity.clone(), Some(activity))
+        } else if row.local {
             (
                 app.urls.status(&author.username, row.id),
                 Some(app.urls.status_page(&author.username, row.id)),
@@ -226,7 +244,10 @@ pub async fn statuses(
             sensitive: row.sensitive,
             spoiler_text: row.spoiler_text.clone(),
             media_attachments: Vec::new(),
-            application: None,
+            application: row
+                .application_id
+                .filter(|_| viewer == Some(row.account_id))
+                .and_then(|id| applications.get(&id).cloned()),
             mentions: mentions_by.get(&row.id).cloned().unwrap_or_default(),
             tags: tags_by.get(&row.id).cloned().unwrap_or_default(),
             emojis: Vec::new(),
@@ -260,7 +281,7 @@ pub async fn statuses(
         };
         if let Some(of) = row.reblog_of_id {
             // A reblog of something we no longer have is not shown at all.
-            let Some(original) = originals.get(&of).and_then(|o| convert(o)) else {
+            let Some(original) = originals.get(&of).and_then(&convert) else {
                 continue;
             };
             // A reblog carries the original's content and counts, with its own id.
