@@ -383,6 +383,8 @@ pub struct RelationshipSets {
     pub requested: HashMap<i64, FollowRow>,
     /// Their pending requests to follow the viewer.
     pub requested_by: HashSet<i64>,
+    /// The viewer's private notes about them.
+    pub notes: HashMap<i64, String>,
 }
 
 /// Loads everything [`RelationshipSets`] holds in one query per kind of row.
@@ -450,7 +452,55 @@ pub async fn relationships(
         qb.build_query_as::<(i64, bool)>().fetch_all(p).await
     })?;
     out.muting.extend(mutes);
+    let notes: Vec<(i64, String)> = with_pool!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT target_account_id, comment FROM account_notes WHERE account_id = ",
+        );
+        qb.push_bind(viewer);
+        qb.push(" AND target_account_id IN ");
+        push_id_list(&mut qb, ids);
+        qb.build_query_as::<(i64, String)>().fetch_all(p).await
+    })?;
+    out.notes.extend(notes);
     Ok(out)
+}
+
+/// Keeps `comment` as `account_id`'s private note about `target`; an empty comment
+/// deletes the note.
+pub async fn set_note(
+    db: &Db,
+    id: i64,
+    account_id: i64,
+    target: i64,
+    comment: &str,
+    now: i64,
+) -> Result<()> {
+    if comment.is_empty() {
+        with_pool!(db, p => sqlx::query(
+            "DELETE FROM account_notes WHERE account_id = $1 AND target_account_id = $2",
+        )
+        .bind(account_id)
+        .bind(target)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        return Ok(());
+    }
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO account_notes (id, account_id, target_account_id, comment, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) \
+         ON CONFLICT (account_id, target_account_id) \
+         DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(target)
+    .bind(comment)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|_| ()))?;
+    Ok(())
 }
 
 /// An account in a list, with the id of the row that put it there (the paging

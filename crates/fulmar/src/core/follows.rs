@@ -272,6 +272,27 @@ pub async fn unmute(db: &Db, source: &AccountRow, target: &AccountRow) -> CoreRe
     Ok(())
 }
 
+/// The longest private note about an account, as in Mastodon.
+pub const MAX_ACCOUNT_NOTE: usize = 2000;
+
+/// Keeps `comment` as `source`'s private note about `target` (an empty comment
+/// removes it).
+pub async fn set_note(
+    db: &Db,
+    source: &AccountRow,
+    target: &AccountRow,
+    comment: &str,
+) -> CoreResult<()> {
+    if comment.chars().count() > MAX_ACCOUNT_NOTE {
+        return Err(CoreError::Invalid(
+            format!("Comment is too long (maximum is {MAX_ACCOUNT_NOTE} characters)").into(),
+        ));
+    }
+    fulmar_store::relationships::set_note(db, next_id(), source.id, target.id, comment, now_ms())
+        .await?;
+    Ok(())
+}
+
 /// The filters of an account's status list (`GET /api/v1/accounts/:id/statuses`).
 #[derive(Clone, Debug, Default)]
 pub struct StatusListOptions {

@@ -317,7 +317,7 @@ pub async fn relationships(
                 requested_by: sets.requested_by.contains(id),
                 domain_blocking: false,
                 endorsed: false,
-                note: String::new(),
+                note: sets.notes.get(id).cloned().unwrap_or_default(),
             }
         })
         .collect())

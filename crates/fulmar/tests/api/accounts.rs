@@ -1287,6 +1287,63 @@ db_test!(relationships_of_many_accounts, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, 403);
+    // Private notes about accounts.
+    let (status, rel) = app
+        .api_post_form(
+            &format!("/api/v1/accounts/{}/note", carol.id),
+            &token,
+            &[("comment", "met at the conference")],
+        )
+        .await;
+    assert_eq!(status, 200, "{rel}");
+    assert_eq!(rel["note"], "met at the conference");
+    assert_eq!(
+        relationship(&app, &token, carol.id).await["note"],
+        "met at the conference"
+    );
+    let (_, other) = app.user_with_token("erin", "read").await;
+    assert_eq!(
+        relationship(&app, &other, carol.id).await["note"],
+        "",
+        "notes are private"
+    );
+    let (status, body) = app
+        .api_post(
+            &format!("/api/v1/accounts/{}/note", carol.id),
+            &token,
+            json!({"comment": "x".repeat(2001)}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["error"],
+        "Validation failed: Comment is too long (maximum is 2000 characters)"
+    );
+    let (status, rel) = app
+        .api_post(
+            &format!("/api/v1/accounts/{}/note", carol.id),
+            &token,
+            json!({"comment": ""}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(rel["note"], "");
+    let (status, _) = app
+        .api_post(
+            "/api/v1/accounts/31337/note",
+            &token,
+            json!({"comment": "?"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .api_post(
+            &format!("/api/v1/accounts/{}/note", carol.id),
+            &other,
+            json!({"comment": "?"}),
+        )
+        .await;
+    assert_eq!(status, 403);
 });
 
 db_test!(lookup_finds_local_accounts, |app: TestApp| async move {

@@ -52,6 +52,7 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/accounts/{id}/unblock", post(unblock))
         .route("/api/v1/accounts/{id}/mute", post(mute))
         .route("/api/v1/accounts/{id}/unmute", post(unmute))
+        .route("/api/v1/accounts/{id}/note", post(note))
 }
 
 /// The account an id in a path names; 404 for ids that are malformed or unknown.
@@ -617,6 +618,28 @@ async fn unmute(
     let (db, me) = (app.db.clone(), auth.account.clone());
     act(&app, &auth, "write:mutes", &id, |t| async move {
         follows::unmute(&db, &me, &t).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/accounts/:id/note`: a private note about an account, shown as
+/// `Relationship.note`; an empty or missing comment removes it.
+async fn note(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(form): Params<NoteForm>,
+) -> ApiResult<Json<Relationship>> {
+    let comment = form.comment.unwrap_or_default();
+    let (db, me) = (app.db.clone(), auth.account.clone());
+    act(&app, &auth, "write:accounts", &id, |t| async move {
+        follows::set_note(&db, &me, &t, &comment).await
     })
     .await
 }
