@@ -626,6 +626,44 @@ pub async fn muted_by(
     .await
 }
 
+/// A follower of one of several accounts, for "followed by people you follow".
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct FamiliarFollower {
+    /// The followed account.
+    pub target: i64,
+    #[sqlx(flatten)]
+    pub account: AccountRow,
+}
+
+/// The accounts `viewer` follows that follow each of `ids`, newest follow first.
+/// Accounts that hide their collections are left out: listing them would reveal
+/// whom they follow.
+pub async fn familiar_followers(
+    db: &Db,
+    viewer: i64,
+    ids: &[i64],
+) -> Result<Vec<FamiliarFollower>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let base = format!(
+        "SELECT f2.target_account_id AS target, {} FROM follows f1 \
+         JOIN follows f2 ON f2.account_id = f1.target_account_id \
+         JOIN accounts a ON a.id = f2.account_id \
+         WHERE a.suspended_at IS NULL AND a.hide_collections = FALSE AND f1.account_id = ",
+        qualified(ACCOUNT_COLUMNS, "a")
+    );
+    let rows = with_pool!(db, p => {
+        let mut qb = QueryBuilder::new(base);
+        qb.push_bind(viewer);
+        qb.push(" AND f2.target_account_id IN ");
+        push_id_list(&mut qb, ids);
+        qb.push(" ORDER BY f2.id DESC");
+        qb.build_query_as::<FamiliarFollower>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
 /// Which of an account's statuses a list shows. The domain layer decides who may see
 /// what; this only turns the decision into SQL.
 #[derive(Clone, Debug, Default)]

@@ -1495,3 +1495,63 @@ db_test!(
         assert_eq!(res.status(), 401);
     }
 );
+
+db_test!(profile_extras_for_apps, |app: TestApp| async move {
+    let (_alice, token) = app.user_with_token("alice", ALL).await;
+    let (bob, bob_token) = app.user_with_token("bob", ALL).await;
+    let (carol, carol_token) = app.user_with_token("carol", ALL).await;
+    let (dave, dave_token) = app.user_with_token("dave", ALL).await;
+    // Alice follows Bob and Carol; both follow Dave; Carol hides her network.
+    for target in [bob.id, carol.id] {
+        app.api_post(
+            &format!("/api/v1/accounts/{target}/follow"),
+            &token,
+            json!({}),
+        )
+        .await;
+    }
+    for t in [&bob_token, &carol_token] {
+        app.api_post(
+            &format!("/api/v1/accounts/{}/follow", dave.id),
+            t,
+            json!({}),
+        )
+        .await;
+    }
+    patch_form(&app, &carol_token, &[("hide_collections", "true")]).await;
+    let (status, body) = app
+        .api_get(
+            &format!(
+                "/api/v1/accounts/familiar_followers?id[]={}&id[]={}&id[]=424242",
+                dave.id, bob.id
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([
+            {"id": dave.id.to_string(), "accounts": [body[0]["accounts"][0].clone()]},
+            {"id": bob.id.to_string(), "accounts": []},
+        ])
+    );
+    assert_eq!(body[0]["accounts"][0]["id"], bob.id.to_string());
+    let _ = dave_token;
+
+    let (status, body) = app
+        .api_get(
+            &format!("/api/v1/accounts/{}/featured_tags", bob.id),
+            &token,
+        )
+        .await;
+    assert_eq!((status, body), (200, json!([])));
+    let (status, body) = app
+        .api_get(&format!("/api/v1/accounts/{}/lists", bob.id), &token)
+        .await;
+    assert_eq!((status, body), (200, json!([])));
+    let (status, _) = app
+        .api_get("/api/v1/accounts/424242/featured_tags", &token)
+        .await;
+    assert_eq!(status, 404);
+});

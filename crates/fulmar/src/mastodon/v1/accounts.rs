@@ -38,6 +38,10 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/accounts/relationships", get(relationships))
         .route("/api/v1/accounts/lookup", get(lookup))
         .route("/api/v1/accounts/search", get(search))
+        .route(
+            "/api/v1/accounts/familiar_followers",
+            get(familiar_followers),
+        )
         .route("/api/v1/accounts/{id}", get(show))
         .route("/api/v1/accounts/{id}/statuses", get(statuses))
         .route("/api/v1/accounts/{id}/followers", get(followers))
@@ -53,6 +57,8 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/accounts/{id}/mute", post(mute))
         .route("/api/v1/accounts/{id}/unmute", post(unmute))
         .route("/api/v1/accounts/{id}/note", post(note))
+        .route("/api/v1/accounts/{id}/featured_tags", get(featured_tags))
+        .route("/api/v1/accounts/{id}/lists", get(lists))
 }
 
 /// The account an id in a path names; 404 for ids that are malformed or unknown.
@@ -329,12 +335,7 @@ async fn relationships(
     Params(q): Params<RelationshipsQuery>,
 ) -> ApiResult<Json<Vec<Relationship>>> {
     auth.require("read:follows")?;
-    let mut ids: Vec<i64> = Vec::new();
-    for id in q.id.iter().filter_map(|s| parse_id(s.trim())) {
-        if !ids.contains(&id) && ids.len() < MAX_RELATIONSHIPS {
-            ids.push(id);
-        }
-    }
+    let mut ids = id_list(&q.id, MAX_RELATIONSHIPS);
     let known: std::collections::HashSet<i64> = fulmar_store::accounts::by_ids(&app.db, &ids)
         .await?
         .into_iter()
@@ -344,6 +345,83 @@ async fn relationships(
     Ok(Json(
         to_mastodon::relationships(&app, auth.account_id(), &ids).await?,
     ))
+}
+
+/// The ids of a `id[]` list that are well-formed, without repeats, at most `max`.
+fn id_list(raw: &[String], max: usize) -> Vec<i64> {
+    let mut ids: Vec<i64> = Vec::new();
+    for id in raw.iter().filter_map(|s| parse_id(s.trim())) {
+        if !ids.contains(&id) && ids.len() < max {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// One entry of `familiar_followers`.
+#[derive(serde::Serialize)]
+struct FamiliarFollowers {
+    id: String,
+    accounts: Vec<Account>,
+}
+
+/// How many familiar followers are listed per account.
+const FAMILIAR_PER_ACCOUNT: usize = 40;
+
+/// `GET /api/v1/accounts/familiar_followers?id[]=…`: for each known account, the
+/// accounts the user follows that follow it too.
+async fn familiar_followers(
+    State(app): State<App>,
+    auth: Auth,
+    Params(q): Params<RelationshipsQuery>,
+) -> ApiResult<Json<Vec<FamiliarFollowers>>> {
+    auth.require("read:follows")?;
+    let mut ids = id_list(&q.id, pagination::ACCOUNTS.max as usize);
+    let known: std::collections::HashSet<i64> = fulmar_store::accounts::by_ids(&app.db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    ids.retain(|id| known.contains(id));
+    let rows =
+        fulmar_store::relationships::familiar_followers(&app.db, auth.account_id(), &ids).await?;
+    Ok(Json(
+        ids.iter()
+            .map(|id| FamiliarFollowers {
+                id: id.to_string(),
+                accounts: rows
+                    .iter()
+                    .filter(|r| r.target == *id)
+                    .take(FAMILIAR_PER_ACCOUNT)
+                    .map(|r| to_mastodon::account(&app.urls, &r.account))
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/accounts/:id/featured_tags`: featuring hashtags on a profile is not
+/// supported yet, so every profile features none.
+async fn featured_tags(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    auth.require("read:accounts")?;
+    find_account(&app, &id).await?;
+    Ok(Json(Vec::new()))
+}
+
+/// `GET /api/v1/accounts/:id/lists`: the user's lists that contain the account;
+/// lists are not supported yet, so there are none.
+async fn lists(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    auth.require("read:lists")?;
+    find_account(&app, &id).await?;
+    Ok(Json(Vec::new()))
 }
 
 #[derive(Deserialize)]
