@@ -207,10 +207,36 @@ pub async fn update(
         default_language,
         updated_at: now_ms(),
     };
+    let unlocked = account.locked && !update.locked;
     fulmar_store::accounts::update_profile(db, account.id, &update).await?;
-    fulmar_store::accounts::by_id(db, account.id)
+    let updated = fulmar_store::accounts::by_id(db, account.id)
         .await?
-        .ok_or(CoreError::NotFound)
+        .ok_or(CoreError::NotFound)?;
+    if unlocked {
+        // An account that stops approving followers by hand accepts everyone who was
+        // waiting, as Mastodon does.
+        loop {
+            let waiting = fulmar_store::relationships::requests_to(
+                db,
+                account.id,
+                &fulmar_store::PageParams::newest(100),
+            )
+            .await?;
+            if waiting.is_empty() {
+                break;
+            }
+            for request in waiting {
+                match super::follows::authorize(db, &updated, &request.account).await {
+                    // Answered in the meantime.
+                    Ok(()) | Err(CoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(fulmar_store::accounts::by_id(db, account.id)
+        .await?
+        .unwrap_or(updated))
 }
 
 #[cfg(test)]

@@ -737,6 +737,27 @@ db_test!(
         assert_eq!(rel["requested"], false);
         let (_, requests) = app.api_get("/api/v1/follow_requests", &bob_token).await;
         assert_eq!(requests, json!([]));
+        // Unlocking accepts everyone who is waiting, as in Mastodon.
+        app.api_post(
+            &format!("/api/v1/accounts/{}/follow", bob.id),
+            &carol_token,
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            relationship(&app, &carol_token, bob.id).await["requested"],
+            true
+        );
+        let (status, me) = patch_form(&app, &bob_token, &[("locked", "false")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["locked"], false);
+        assert_eq!(me["followers_count"], 2);
+        assert_eq!(me["source"]["follow_requests_count"], 0);
+        let rel = relationship(&app, &carol_token, bob.id).await;
+        assert_eq!(
+            (rel["following"].clone(), rel["requested"].clone()),
+            (json!(true), json!(false))
+        );
         let (_, read_only) = app.user_with_token("dave", "read:accounts").await;
         let (status, _) = app.api_get("/api/v1/follow_requests", &read_only).await;
         assert_eq!(status, 403);
