@@ -254,7 +254,7 @@ pub async fn statuses(
         };
         if let Some(of) = row.reblog_of_id {
             // A reblog of something we no longer have is not shown at all.
-            let Some(original) = originals.get(&of).and_then(|o| convert(o)) else {
+            let Some(original) = originals.get(&of).and_then(&convert) else {
                 continue;
             };
             // A reblog carries the original's content and counts, with its own id.
