@@ -11,6 +11,7 @@ pub mod formatting;
 pub mod ids;
 pub mod instance;
 pub mod notifications;
+pub mod profile;
 pub mod scopes;
 pub mod statuses;
 pub mod time;
