@@ -108,9 +108,10 @@ impl Config {
         })?;
         // The rate limit is read here rather than through `RawSettings`, whose fields
         // every caller spells out: FULMAR_RATE_LIMIT wins over `rate_limit` in the file.
-        let rate_limit = std::env::var("FULMAR_RATE_LIMIT")
-            .ok()
-            .or_else(|| file.rate_limit.map(|v| v.to_string().trim_matches('"').to_owned()));
+        let rate_limit = std::env::var("FULMAR_RATE_LIMIT").ok().or_else(|| {
+            file.rate_limit
+                .map(|v| v.to_string().trim_matches('"').to_owned())
+        });
         if let Some(text) = rate_limit {
             config.rate_limit = parse_rate_limit(&text)?;
         }

@@ -84,7 +84,9 @@ pub async fn first_admin(db: &Db) -> Result<Option<(i64, String)>> {
 
 /// How many other servers this one knows of.
 pub async fn known_domains(db: &Db) -> Result<i64> {
-    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM instances")
+    Ok(
+        with_pool!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM instances")
         .fetch_one(p)
-        .await)?)
+        .await)?,
+    )
 }

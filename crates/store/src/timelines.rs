@@ -454,12 +454,8 @@ mod tests {
 
     async fn plan(db: &Db, mut qb: QueryBuilder<'_, sqlx::Sqlite>) -> String {
         let Db::Sqlite(p) = db else { unreachable!() };
-        let rows: Vec<(i64, i64, i64, String)> =
-            qb.build_query_as().fetch_all(p).await.unwrap();
-        rows.into_iter()
-            .map(|r| r.3)
-            .collect::<Vec<_>>()
-            .join("\n")
+        let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(p).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     }
 
     const EXPLAIN: &str = "EXPLAIN QUERY PLAN ";
@@ -511,13 +507,13 @@ mod tests {
             ..Default::default()
         };
         let plan_all = plan(&db, public_query(EXPLAIN, &all, &page, 0)).await;
-        assert!(plan_all.contains("USING INDEX statuses_public"), "{plan_all}");
+        assert!(
+            plan_all.contains("USING INDEX statuses_public"),
+            "{plan_all}"
+        );
         assert_no_sort_or_scan(&plan_all);
         for filter in [
-            PublicFilter {
-                local: true,
-                ..all
-            },
+            PublicFilter { local: true, ..all },
             PublicFilter {
                 remote: true,
                 only_media: true,

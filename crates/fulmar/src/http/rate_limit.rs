@@ -165,11 +165,7 @@ fn counted(path: &str) -> bool {
 }
 
 /// The middleware. Install with `from_fn_with_state(limiter, rate_limit::limit)`.
-pub async fn limit(
-    State(limiter): State<Arc<RateLimiter>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
     if !counted(req.uri().path()) {
         return next.run(req).await;
     }
@@ -183,8 +179,7 @@ pub async fn limit(
     } else {
         let mut r =
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests").into_response();
-        if let Ok(v) = HeaderValue::from_str(&decision.reset_at.saturating_sub(now).to_string())
-        {
+        if let Ok(v) = HeaderValue::from_str(&decision.reset_at.saturating_sub(now).to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
         r
@@ -231,7 +226,10 @@ mod tests {
     #[test]
     fn only_nearby_proxies_may_name_the_client() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
         let proxy: IpAddr = "127.0.0.1".parse().unwrap();
         let stranger: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(

@@ -48,7 +48,10 @@ db_test!(
         assert_eq!(v2["contact"]["email"], "admin@fulmar.test");
         assert_eq!(v2["contact"]["account"]["username"], "admin");
         assert_eq!(v2["usage"]["users"]["active_month"].as_i64(), Some(0));
-        assert_eq!(v2["configuration"]["media_attachments"]["supported_mime_types"], json!([]));
+        assert_eq!(
+            v2["configuration"]["media_attachments"]["supported_mime_types"],
+            json!([])
+        );
         // Without a key from the OAuth setup, a fixed valid one.
         let key = v2["configuration"]["vapid"]["public_key"].as_str().unwrap();
         assert_eq!(key.len(), 87);
@@ -87,7 +90,10 @@ db_test!(instance_v1_is_complete, |app: TestApp| async move {
     let (_, v2) = get_json(&app, "/api/v2/instance").await;
     assert_eq!(v1["version"], v2["version"]);
     assert_eq!(v1["stats"]["user_count"], 1);
-    assert_eq!(v1["configuration"]["statuses"], v2["configuration"]["statuses"]);
+    assert_eq!(
+        v1["configuration"]["statuses"],
+        v2["configuration"]["statuses"]
+    );
     assert_eq!(v1["thumbnail"], v2["thumbnail"]["url"]);
 });
 
@@ -136,48 +142,48 @@ db_test!(
         }
         // The account entities point at them.
         let (_, v2) = get_json(&app, "/api/v2/instance").await;
-        assert_eq!(v2["thumbnail"]["url"], "https://fulmar.test/images/preview.png");
-    }
-);
-
-db_test!(
-    preferences_come_from_the_user,
-    |app: TestApp| async move {
-        let (alice, token) = app.user_with_token("alice", "read:accounts").await;
-        let (status, body) = app.api_get("/api/v1/preferences", &token).await;
-        assert_eq!(status, 200, "{body}");
-        insta::assert_json_snapshot!("preferences", body);
-
-        fulmar_store::with_pool!(app.db(), p => {
-            sqlx::query(
-                "UPDATE users SET default_visibility = 'private', default_sensitive = TRUE, \
-                 default_language = 'de', settings = $1 WHERE account_id = $2",
-            )
-            .bind(r#"{"reading:expand:media":"show_all","reading:expand:spoilers":true}"#)
-            .bind(alice.id)
-            .execute(p)
-            .await
-            .unwrap();
-        });
-        let (_, body) = app.api_get("/api/v1/preferences", &token).await;
         assert_eq!(
-            body,
-            json!({
-                "posting:default:visibility": "private",
-                "posting:default:sensitive": true,
-                "posting:default:language": "de",
-                "reading:expand:media": "show_all",
-                "reading:expand:spoilers": true,
-            })
+            v2["thumbnail"]["url"],
+            "https://fulmar.test/images/preview.png"
         );
-
-        let (_, wrong) = app.user_with_token("bob", "read:statuses").await;
-        let (status, _) = app.api_get("/api/v1/preferences", &wrong).await;
-        assert_eq!(status, 403);
-        let res = app.get("/api/v1/preferences").await;
-        assert_eq!(res.status(), 401);
     }
 );
+
+db_test!(preferences_come_from_the_user, |app: TestApp| async move {
+    let (alice, token) = app.user_with_token("alice", "read:accounts").await;
+    let (status, body) = app.api_get("/api/v1/preferences", &token).await;
+    assert_eq!(status, 200, "{body}");
+    insta::assert_json_snapshot!("preferences", body);
+
+    fulmar_store::with_pool!(app.db(), p => {
+        sqlx::query(
+            "UPDATE users SET default_visibility = 'private', default_sensitive = TRUE, \
+             default_language = 'de', settings = $1 WHERE account_id = $2",
+        )
+        .bind(r#"{"reading:expand:media":"show_all","reading:expand:spoilers":true}"#)
+        .bind(alice.id)
+        .execute(p)
+        .await
+        .unwrap();
+    });
+    let (_, body) = app.api_get("/api/v1/preferences", &token).await;
+    assert_eq!(
+        body,
+        json!({
+            "posting:default:visibility": "private",
+            "posting:default:sensitive": true,
+            "posting:default:language": "de",
+            "reading:expand:media": "show_all",
+            "reading:expand:spoilers": true,
+        })
+    );
+
+    let (_, wrong) = app.user_with_token("bob", "read:statuses").await;
+    let (status, _) = app.api_get("/api/v1/preferences", &wrong).await;
+    assert_eq!(status, 403);
+    let res = app.get("/api/v1/preferences").await;
+    assert_eq!(res.status(), 401);
+});
 
 db_test!(
     features_not_built_yet_answer_with_empty_lists,

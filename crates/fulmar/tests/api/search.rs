@@ -76,7 +76,9 @@ db_test!(
 db_test!(
     finds_statuses_the_viewer_may_see,
     |app: TestApp| async move {
-        let (viewer, token) = app.user_with_token("viewer", "read:search read:statuses").await;
+        let (viewer, token) = app
+            .user_with_token("viewer", "read:search read:statuses")
+            .await;
         let alice = app.create_user("alice").await;
         let public = post(&app, &alice, "Fulmars are seabirds").await;
         let _private = post_with(
@@ -118,11 +120,21 @@ db_test!(
         )
         .await;
         assert_eq!(names(&body["statuses"], "id"), [public.to_string()]);
-        let (_, body) = search(&app, "q=fulmar&type=statuses&limit=1&offset=1", Some(&token)).await;
+        let (_, body) = search(
+            &app,
+            "q=fulmar&type=statuses&limit=1&offset=1",
+            Some(&token),
+        )
+        .await;
         assert_eq!(names(&body["statuses"], "id"), [public.to_string()]);
 
         // Accounts that opted out of search indexing are not searched.
-        exec(&app, "UPDATE accounts SET indexable = FALSE WHERE id = $1", &[alice.id]).await;
+        exec(
+            &app,
+            "UPDATE accounts SET indexable = FALSE WHERE id = $1",
+            &[alice.id],
+        )
+        .await;
         let (_, body) = search(&app, "q=fulmar&type=statuses", Some(&token)).await;
         assert_eq!(names(&body["statuses"], "id"), [mine.to_string()]);
 
@@ -132,96 +144,104 @@ db_test!(
     }
 );
 
-db_test!(
-    finds_hashtags_by_prefix,
-    |app: TestApp| async move {
-        let alice = app.create_user("alice").await;
-        post_with(
-            &app,
-            &alice,
-            Post {
-                text: "#Fulmar #FulmarDev #fun",
-                tags: &["Fulmar", "FulmarDev", "fun"],
-                ..Default::default()
-            },
-        )
-        .await;
-        let (status, body) = search(&app, "q=%23fulm&type=hashtags", None).await;
-        assert_eq!(status, 200, "{body}");
-        // The exact hashtag as typed comes first even if unused, then stored ones.
-        assert_eq!(names(&body["hashtags"], "name"), ["fulm", "Fulmar", "FulmarDev"]);
-        let (_, body) = search(&app, "q=fulmar&type=hashtags", None).await;
-        assert_eq!(names(&body["hashtags"], "name"), ["Fulmar", "FulmarDev"]);
-        insta::assert_json_snapshot!("search_hashtags", body);
-        // Numbers and phrases are not hashtags.
-        let (_, body) = search(&app, "q=2024&type=hashtags", None).await;
-        assert_eq!(body["hashtags"], json!([]));
-        let (_, body) = search(&app, "q=fun+times&type=hashtags", None).await;
-        assert_eq!(body["hashtags"], json!([]));
-        // Signed-in viewers learn whether they follow it.
-        let (_, token) = app.user_with_token("viewer", "read").await;
-        let (_, body) = search(&app, "q=fun&type=hashtags", Some(&token)).await;
-        assert_eq!(body["hashtags"][0]["following"], false);
-    }
-);
+db_test!(finds_hashtags_by_prefix, |app: TestApp| async move {
+    let alice = app.create_user("alice").await;
+    post_with(
+        &app,
+        &alice,
+        Post {
+            text: "#Fulmar #FulmarDev #fun",
+            tags: &["Fulmar", "FulmarDev", "fun"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, body) = search(&app, "q=%23fulm&type=hashtags", None).await;
+    assert_eq!(status, 200, "{body}");
+    // The exact hashtag as typed comes first even if unused, then stored ones.
+    assert_eq!(
+        names(&body["hashtags"], "name"),
+        ["fulm", "Fulmar", "FulmarDev"]
+    );
+    let (_, body) = search(&app, "q=fulmar&type=hashtags", None).await;
+    assert_eq!(names(&body["hashtags"], "name"), ["Fulmar", "FulmarDev"]);
+    insta::assert_json_snapshot!("search_hashtags", body);
+    // Numbers and phrases are not hashtags.
+    let (_, body) = search(&app, "q=2024&type=hashtags", None).await;
+    assert_eq!(body["hashtags"], json!([]));
+    let (_, body) = search(&app, "q=fun+times&type=hashtags", None).await;
+    assert_eq!(body["hashtags"], json!([]));
+    // Signed-in viewers learn whether they follow it.
+    let (_, token) = app.user_with_token("viewer", "read").await;
+    let (_, body) = search(&app, "q=fun&type=hashtags", Some(&token)).await;
+    assert_eq!(body["hashtags"][0]["following"], false);
+});
 
-db_test!(
-    local_urls_find_their_objects,
-    |app: TestApp| async move {
-        let (_, token) = app.user_with_token("viewer", "read").await;
-        let alice = app.create_user("alice").await;
-        let public = post(&app, &alice, "hello").await;
-        let private = post_with(
-            &app,
-            &alice,
-            Post {
-                text: "secret",
-                visibility: "private",
-                ..Default::default()
-            },
-        )
-        .await;
-        for url in [
-            "https://fulmar.test/@alice",
-            "https://fulmar.test/users/alice",
-        ] {
-            let (_, body) = search(&app, &format!("q={url}"), Some(&token)).await;
-            assert_eq!(names(&body["accounts"], "acct"), ["alice"], "{url}");
-        }
-        for url in [
-            format!("https://fulmar.test/@alice/{public}"),
-            format!("https://fulmar.test/users/alice/statuses/{public}"),
-        ] {
-            let (_, body) = search(&app, &format!("q={url}&resolve=true"), Some(&token)).await;
-            assert_eq!(names(&body["statuses"], "id"), [public.to_string()], "{url}");
-            assert_eq!(body["accounts"], json!([]));
-        }
-        // A status the viewer may not see is not found, nor one under the wrong name.
-        let (_, body) = search(
-            &app,
-            &format!("q=https://fulmar.test/@alice/{private}"),
-            Some(&token),
-        )
-        .await;
-        assert_eq!(body, json!({"accounts": [], "statuses": [], "hashtags": []}));
-        let (_, body) = search(
-            &app,
-            &format!("q=https://fulmar.test/@viewer/{public}"),
-            Some(&token),
-        )
-        .await;
-        assert_eq!(body["statuses"], json!([]));
-        // Other servers' objects need federation: nothing yet.
-        for q in [
-            "https://remote.example/@someone/123",
-            "@someone@remote.example",
-        ] {
-            let (status, body) = search(&app, &format!("q={q}&resolve=true"), Some(&token)).await;
-            assert_eq!(status, 200);
-            assert_eq!(body, json!({"accounts": [], "statuses": [], "hashtags": []}), "{q}");
-        }
+db_test!(local_urls_find_their_objects, |app: TestApp| async move {
+    let (_, token) = app.user_with_token("viewer", "read").await;
+    let alice = app.create_user("alice").await;
+    let public = post(&app, &alice, "hello").await;
+    let private = post_with(
+        &app,
+        &alice,
+        Post {
+            text: "secret",
+            visibility: "private",
+            ..Default::default()
+        },
+    )
+    .await;
+    for url in [
+        "https://fulmar.test/@alice",
+        "https://fulmar.test/users/alice",
+    ] {
+        let (_, body) = search(&app, &format!("q={url}"), Some(&token)).await;
+        assert_eq!(names(&body["accounts"], "acct"), ["alice"], "{url}");
     }
-);
+    for url in [
+        format!("https://fulmar.test/@alice/{public}"),
+        format!("https://fulmar.test/users/alice/statuses/{public}"),
+    ] {
+        let (_, body) = search(&app, &format!("q={url}&resolve=true"), Some(&token)).await;
+        assert_eq!(
+            names(&body["statuses"], "id"),
+            [public.to_string()],
+            "{url}"
+        );
+        assert_eq!(body["accounts"], json!([]));
+    }
+    // A status the viewer may not see is not found, nor one under the wrong name.
+    let (_, body) = search(
+        &app,
+        &format!("q=https://fulmar.test/@alice/{private}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({"accounts": [], "statuses": [], "hashtags": []})
+    );
+    let (_, body) = search(
+        &app,
+        &format!("q=https://fulmar.test/@viewer/{public}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(body["statuses"], json!([]));
+    // Other servers' objects need federation: nothing yet.
+    for q in [
+        "https://remote.example/@someone/123",
+        "@someone@remote.example",
+    ] {
+        let (status, body) = search(&app, &format!("q={q}&resolve=true"), Some(&token)).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({"accounts": [], "statuses": [], "hashtags": []}),
+            "{q}"
+        );
+    }
+});
 
 db_test!(
     bad_search_requests_are_refused_as_mastodon_does,
@@ -248,7 +268,10 @@ db_test!(
         app.create_user("alice").await;
         let (status, body) = search(&app, "q=alice&type=groups", Some(&token)).await;
         assert_eq!(status, 200);
-        assert_eq!(body, json!({"accounts": [], "statuses": [], "hashtags": []}));
+        assert_eq!(
+            body,
+            json!({"accounts": [], "statuses": [], "hashtags": []})
+        );
         // Scopes.
         let (_, wrong) = app.user_with_token("other", "read:statuses").await;
         let (status, _) = search(&app, "q=alice", Some(&wrong)).await;
@@ -270,6 +293,11 @@ db_test!(search_limits_are_clamped, |app: TestApp| async move {
     assert_eq!(body["accounts"].as_array().unwrap().len(), 20);
     let (_, body) = search(&app, "q=many&type=accounts&limit=100000", Some(&token)).await;
     assert_eq!(body["accounts"].as_array().unwrap().len(), 40);
-    let (_, body) = search(&app, "q=many&type=accounts&limit=40&offset=40", Some(&token)).await;
+    let (_, body) = search(
+        &app,
+        "q=many&type=accounts&limit=40&offset=40",
+        Some(&token),
+    )
+    .await;
     assert_eq!(body["accounts"].as_array().unwrap().len(), 5);
 });

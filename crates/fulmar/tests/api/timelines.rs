@@ -40,7 +40,10 @@ pub struct Post<'a> {
 pub async fn post_with(app: &TestApp, author: &AccountRow, p: Post<'_>) -> i64 {
     let id = next_id();
     let uri = match &author.domain {
-        None => format!("https://fulmar.test/users/{}/statuses/{id}", author.username),
+        None => format!(
+            "https://fulmar.test/users/{}/statuses/{id}",
+            author.username
+        ),
         Some(d) => format!("https://{d}/users/{}/statuses/{id}", author.username),
     };
     fulmar_store::statuses::insert(
@@ -461,7 +464,10 @@ db_test!(
             link(&pages[0].1, "next").unwrap(),
             format!("/api/v1/timelines/home?max_id={}", all[19])
         );
-        assert!(link(&pages[2].1, "next").is_none(), "no next on the last page");
+        assert!(
+            link(&pages[2].1, "next").is_none(),
+            "no next on the last page"
+        );
 
         // Backwards: `prev` of the second page is exactly the first page.
         let prev = link(&pages[1].1, "prev").unwrap();
@@ -485,7 +491,8 @@ db_test!(
         assert_eq!(ids(&body), all[..3].to_vec());
 
         // Limits are clamped, not refused; bad cursors are.
-        let (_, _, body) = get_page(&app, "/api/v1/timelines/home?limit=100000", Some(&token)).await;
+        let (_, _, body) =
+            get_page(&app, "/api/v1/timelines/home?limit=100000", Some(&token)).await;
         assert_eq!(ids(&body).len(), 40);
         let (_, _, body) = get_page(&app, "/api/v1/timelines/home?limit=abc", Some(&token)).await;
         assert_eq!(ids(&body).len(), 20);
@@ -506,7 +513,10 @@ db_test!(
         assert_eq!(status, 401, "{body}");
         let (status, body) = app.api_get("/api/v1/timelines/home", &wrong_scope).await;
         assert_eq!(status, 403, "{body}");
-        assert_eq!(body["error"], "This action is outside the authorized scopes");
+        assert_eq!(
+            body["error"],
+            "This action is outside the authorized scopes"
+        );
     }
 );
 
@@ -595,15 +605,17 @@ db_test!(
         for h in &hidden {
             assert!(!ids(&page).contains(h));
         }
-        assert!(page[0].get("favourited").is_none(), "no viewer fields anonymously");
+        assert!(
+            page[0].get("favourited").is_none(),
+            "no viewer fields anonymously"
+        );
 
         let (_, _, page) = get_page(&app, "/api/v1/timelines/public?local=true", None).await;
         assert_eq!(ids(&page), local);
         let (_, _, page) = get_page(&app, "/api/v1/timelines/public?remote=1", None).await;
         assert_eq!(ids(&page), remote);
         // No status has media yet.
-        let (_, _, page) =
-            get_page(&app, "/api/v1/timelines/public?only_media=true", None).await;
+        let (_, _, page) = get_page(&app, "/api/v1/timelines/public?only_media=true", None).await;
         assert_eq!(ids(&page), Vec::<i64>::new());
 
         // With a token the scope is checked and viewer fields appear.
@@ -663,17 +675,16 @@ db_test!(
             post(&app, &remote, &format!("remote {n}")).await;
         }
         local.reverse();
-        let (_, link_header, page) = get_page(
-            &app,
-            "/api/v1/timelines/public?local=true&limit=2",
-            None,
-        )
-        .await;
+        let (_, link_header, page) =
+            get_page(&app, "/api/v1/timelines/public?local=true&limit=2", None).await;
         assert_eq!(ids(&page), local[..2].to_vec());
         let next = link(&link_header, "next").unwrap();
         assert_eq!(
             next,
-            format!("/api/v1/timelines/public?local=true&limit=2&max_id={}", local[1])
+            format!(
+                "/api/v1/timelines/public?local=true&limit=2&max_id={}",
+                local[1]
+            )
         );
         let prev = link(&link_header, "prev").unwrap();
         assert!(prev.contains("local=true"), "{prev}");
@@ -757,17 +768,18 @@ db_test!(
         assert_eq!(ids(&page), vec![remote_rust]);
 
         // any[], all[], none[].
-        let (_, _, page) =
-            get_page(&app, "/api/v1/timelines/tag/rust?any[]=fulmar", None).await;
+        let (_, _, page) = get_page(&app, "/api/v1/timelines/tag/rust?any[]=fulmar", None).await;
         assert_eq!(ids(&page), vec![remote_rust, fulmar_only, both, rust]);
-        let (_, _, page) =
-            get_page(&app, "/api/v1/timelines/tag/rust?all[]=fulmar", None).await;
+        let (_, _, page) = get_page(&app, "/api/v1/timelines/tag/rust?all[]=fulmar", None).await;
         assert_eq!(ids(&page), vec![both]);
-        let (_, _, page) =
-            get_page(&app, "/api/v1/timelines/tag/rust?none[]=fulmar", None).await;
+        let (_, _, page) = get_page(&app, "/api/v1/timelines/tag/rust?none[]=fulmar", None).await;
         assert_eq!(ids(&page), vec![remote_rust, rust]);
-        let (_, _, page) =
-            get_page(&app, "/api/v1/timelines/tag/rust?all[]=nobodyusesthis", None).await;
+        let (_, _, page) = get_page(
+            &app,
+            "/api/v1/timelines/tag/rust?all[]=nobodyusesthis",
+            None,
+        )
+        .await;
         assert_eq!(ids(&page), Vec::<i64>::new());
         let (status, _, page) = get_page(&app, "/api/v1/timelines/tag/unheardof", None).await;
         assert_eq!((status, ids(&page)), (200, vec![]));
@@ -792,7 +804,10 @@ db_test!(
     |app: TestApp| async move {
         let (_, token) = app.user_with_token("alice", "read").await;
         let (status, body) = app.api_get("/api/v1/timelines/list/12345", &token).await;
-        assert_eq!((status, body["error"].as_str()), (404, Some("Record not found")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("Record not found"))
+        );
         let (_, wrong) = app.user_with_token("bob", "read:statuses").await;
         let (status, _) = app.api_get("/api/v1/timelines/list/12345", &wrong).await;
         assert_eq!(status, 403);
@@ -853,11 +868,17 @@ db_test!(markers_save_and_count_versions, |app: TestApp| async move {
     assert_eq!(status, 422, "{body}");
     let (_, read_only) = app.user_with_token("bob", "read").await;
     let (status, _) = app
-        .api_post_form("/api/v1/markers", &read_only, &[("home[last_read_id]", "1")])
+        .api_post_form(
+            "/api/v1/markers",
+            &read_only,
+            &[("home[last_read_id]", "1")],
+        )
         .await;
     assert_eq!(status, 403);
     let (_, write_only) = app.user_with_token("carol", "write").await;
-    let (status, _) = app.api_get("/api/v1/markers?timeline[]=home", &write_only).await;
+    let (status, _) = app
+        .api_get("/api/v1/markers?timeline[]=home", &write_only)
+        .await;
     assert_eq!(status, 403);
     // Markers are per user.
     let (_, body) = app

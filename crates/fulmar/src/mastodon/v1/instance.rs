@@ -98,10 +98,7 @@ pub async fn facts(app: &App) -> ApiResult<Facts> {
         .filter(|k| !k.trim().is_empty())
         .unwrap_or_else(|| FALLBACK_VAPID_KEY.to_owned());
     let (contact_email, contact_account) = match fulmar_store::instance::first_admin(db).await? {
-        Some((account_id, email)) => (
-            email,
-            fulmar_store::accounts::by_id(db, account_id).await?,
-        ),
+        Some((account_id, email)) => (email, fulmar_store::accounts::by_id(db, account_id).await?),
         None => (String::new(), None),
     };
     Ok(Facts {

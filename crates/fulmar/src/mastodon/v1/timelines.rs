@@ -149,8 +149,8 @@ async fn tag(
     let mut rows = Vec::new();
     if let Some(all_ids) = all.iter().map(id_of).collect::<Option<Vec<i64>>>() {
         ids.all = all_ids;
-        rows = fulmar_store::timelines::tagged(&app.db, &ids, &params.filter(viewer), &page)
-            .await?;
+        rows =
+            fulmar_store::timelines::tagged(&app.db, &ids, &params.filter(viewer), &page).await?;
     }
     page_response(&app, &uri, &page, rows, viewer).await
 }

@@ -104,7 +104,9 @@ fn hashtag_name(q: &str) -> Option<String> {
     let name = q.strip_prefix('#').unwrap_or(q);
     let ok = !name.is_empty()
         && name.chars().count() <= 100
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '·')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '·')
         && name.chars().any(|c| !c.is_ascii_digit());
     ok.then(|| name.to_owned())
 }
