@@ -232,6 +232,18 @@ db_test!(
         let (status, body) = app.api_get("/api/v1/push/subscription", &push).await;
         assert_eq!((status, &body["error"]), (404, &json!("Record not found")));
         assert_eq!(app.api_get("/api/v1/push/subscription", &read).await.0, 403);
+        // Subscribing is refused until web push exists; unsubscribing is harmless.
+        let (status, _) = app
+            .api_post_form(
+                "/api/v1/push/subscription",
+                &push,
+                &[("subscription[endpoint]", "https://push.example/x")],
+            )
+            .await;
+        assert_eq!(status, 422);
+        let (status, body) =
+            send(app.api(reqwest::Method::DELETE, "/api/v1/push/subscription", &push)).await;
+        assert_eq!((status, body), (200, json!({})));
     }
 );
 

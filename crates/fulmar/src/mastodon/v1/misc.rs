@@ -41,7 +41,13 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/trends/tags", get(public_empty))
         .route("/api/v1/trends/statuses", get(public_empty))
         .route("/api/v1/trends/links", get(public_empty))
-        .route("/api/v1/push/subscription", get(push_subscription))
+        .route(
+            "/api/v1/push/subscription",
+            get(push_subscription)
+                .put(push_subscription)
+                .post(push_subscribe)
+                .delete(push_unsubscribe),
+        )
 }
 
 /// `GET` for a signed-in user with `scope`, answering `[]`.
@@ -56,11 +62,27 @@ async fn public_empty() -> Json<Vec<Value>> {
     Json(Vec::new())
 }
 
-/// `GET /api/v1/push/subscription`: there is never a subscription yet, and Mastodon
-/// answers 404 when there is none.
+/// `GET` and `PUT /api/v1/push/subscription`: there is never a subscription yet, and
+/// Mastodon answers 404 when there is none.
 async fn push_subscription(auth: Auth) -> ApiResult<Json<Value>> {
     auth.require("push")?;
     Err(ApiError::not_found())
+}
+
+/// `POST /api/v1/push/subscription`: web push is not implemented, which apps learn
+/// from a refusal (Tusky and Ivory then poll for notifications instead).
+async fn push_subscribe(auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require("push")?;
+    Err(ApiError::unprocessable(
+        "Validation failed: Web push is not available on this server yet",
+    ))
+}
+
+/// `DELETE /api/v1/push/subscription`: removing no subscription succeeds, as in
+/// Mastodon.
+async fn push_unsubscribe(auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require("push")?;
+    Ok(Json(Value::Object(Default::default())))
 }
 
 /// `GET /api/v1/preferences`: the user's posting defaults and reading preferences.
