@@ -110,3 +110,14 @@ pub async fn by_login(db: &Db, login: &str) -> Result<Option<(UserRow, AccountRo
         None => Ok(None),
     }
 }
+
+/// The JSON object of a user's client preferences (`users.settings`).
+pub async fn settings(db: &Db, user_id: i64) -> Result<String> {
+    let value = with_pool!(db, p => sqlx::query_scalar::<_, String>(
+        "SELECT settings FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(value.unwrap_or_else(|| "{}".to_owned()))
+}

@@ -101,6 +101,19 @@ impl Urls {
         format!("{}/headers/original/missing.png", self.base)
     }
 
+    /// The instance thumbnail of the instance entities.
+    pub fn instance_thumbnail(&self) -> String {
+        format!("{}/images/preview.png", self.base)
+    }
+
+    /// Where the streaming API is (`wss://`, or `ws://` in development mode).
+    pub fn streaming(&self) -> String {
+        match self.base.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => self.base.clone(),
+        }
+    }
+
     /// Recognises one of our own actor or profile URLs and returns the username.
     pub fn username_of(&self, url: &str) -> Option<String> {
         let path = url.strip_prefix(&self.base)?;
