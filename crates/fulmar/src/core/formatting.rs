@@ -719,19 +719,6 @@ pub fn escape_html(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Percent-encodes a path segment the way Rails' URL helpers do for `tag_url`.
-fn escape_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Mastodon's shortened link (`TextFormatter.shortened_link`): the scheme and `www.`
 /// hidden, then 30 characters, then the rest hidden behind an ellipsis.
 pub fn shortened_link(url: &str) -> String {
@@ -771,7 +758,7 @@ pub fn shortened_link(url: &str) -> String {
 fn hashtag_link(urls: &Urls, tag: &str) -> String {
     format!(
         "<a href=\"{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{}</span></a>",
-        escape_html(&urls.tag(&escape_path_segment(tag))),
+        escape_html(&urls.tag(tag)),
         escape_html(tag)
     )
 }

@@ -17,6 +17,7 @@ pub mod statuses;
 pub mod time;
 pub mod urls;
 pub mod username;
+pub mod vapid;
 pub mod visibility;
 
 pub use error::CoreError;

@@ -52,22 +52,32 @@ db_test!(
             v2["configuration"]["media_attachments"]["supported_mime_types"],
             json!([])
         );
-        // Without a key from the OAuth setup, a fixed valid one.
+        // A real uncompressed P-256 point (65 bytes), URL-safe base64 with padding.
         let key = v2["configuration"]["vapid"]["public_key"].as_str().unwrap();
-        assert_eq!(key.len(), 87);
+        assert_eq!(key.len(), 88);
         assert!(key.starts_with("B"));
         insta::assert_json_snapshot!("instance_v2", v2, {
             ".version" => "[version]",
+            ".configuration.vapid.public_key" => "[vapid]",
             ".contact.account.id" => "[id]",
             ".contact.account.created_at" => "[date]",
         });
 
-        // The key the OAuth work stores wins.
-        fulmar_store::instance::insert_setting_once(app.db(), "vapid_public_key", "BTestKey", 0)
+        // Apps get the same key when they register, and it stays the same.
+        let res = app
+            .client
+            .post(app.url("/api/v1/apps"))
+            .form(&[
+                ("client_name", "test"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ])
+            .send()
             .await
             .unwrap();
-        let (_, v2) = get_json(&app, "/api/v2/instance").await;
-        assert_eq!(v2["configuration"]["vapid"]["public_key"], "BTestKey");
+        let registered: Value = res.json().await.unwrap();
+        assert_eq!(registered["vapid_key"], key);
+        let (_, again) = get_json(&app, "/api/v2/instance").await;
+        assert_eq!(again["configuration"]["vapid"]["public_key"], key);
     }
 );
 

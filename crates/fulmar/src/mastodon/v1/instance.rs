@@ -62,14 +62,6 @@ pub fn version() -> String {
     )
 }
 
-/// The web-push key apps subscribe with. The OAuth work generates one on first start
-/// and stores it in `instance_settings`; until then (or if that setting is lost) this
-/// fixed key keeps the field a valid uncompressed P-256 point, since Tusky crashes
-/// without one. It is the example key of RFC 8292 §2.4: nothing is ever pushed with
-/// it, as web push is not implemented yet.
-pub const FALLBACK_VAPID_KEY: &str =
-    "BA1Hxzyi1RUM1b5wjxsn7nGxAszw2u61m164i3MrAIxHF6YK5h4SDYic-dRuU_RCPCfA5aq9ojSwk5Y2EmClBPs";
-
 /// Everything both instance entities say, loaded once per request.
 pub struct Facts {
     pub title: String,
@@ -93,10 +85,8 @@ pub async fn facts(app: &App) -> ApiResult<Facts> {
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| app.urls.domain().to_owned());
     let description = setting("site_description").await?.unwrap_or_default();
-    let vapid_key = setting("vapid_public_key")
-        .await?
-        .filter(|k| !k.trim().is_empty())
-        .unwrap_or_else(|| FALLBACK_VAPID_KEY.to_owned());
+    // The same key apps receive as `vapid_key` when they register.
+    let vapid_key = crate::core::vapid::public_key(db).await?;
     let (contact_email, contact_account) = match fulmar_store::instance::first_admin(db).await? {
         Some((account_id, email)) => (email, fulmar_store::accounts::by_id(db, account_id).await?),
         None => (String::new(), None),
