@@ -7,7 +7,9 @@ use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult};
+use super::formatting;
 use super::time::now_ms;
+use super::urls::Urls;
 
 pub const MAX_DISPLAY_NAME: usize = 30;
 pub const MAX_NOTE: usize = 500;
@@ -51,52 +53,16 @@ fn too_long(what: &str, max: usize) -> CoreError {
     CoreError::Invalid(format!("{what} is too long (maximum is {max} characters)").into())
 }
 
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A bio as HTML. Notes are formatted plainly: escaped, one `<p>` per block of text
-/// separated by blank lines and `<br />` for single line breaks; links, mentions and
-/// hashtags stay text.
-pub fn format_note(text: &str) -> String {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::new();
-    let mut paragraph: Vec<&str> = Vec::new();
-    let flush = |paragraph: &mut Vec<&str>, out: &mut String| {
-        if !paragraph.is_empty() {
-            out.push_str("<p>");
-            out.push_str(
-                &paragraph
-                    .iter()
-                    .map(|l| escape(l))
-                    .collect::<Vec<_>>()
-                    .join("<br />"),
-            );
-            out.push_str("</p>");
-            paragraph.clear();
-        }
-    };
-    for line in text.split('\n') {
-        if line.trim().is_empty() {
-            flush(&mut paragraph, &mut out);
-        } else {
-            paragraph.push(line);
-        }
-    }
-    flush(&mut paragraph, &mut out);
-    out
+/// A profile field value as HTML: formatted like a status (links, mentions,
+/// hashtags) but on one line, without a paragraph, and with `rel="me"` on links so
+/// that the linked site can verify the profile (Mastodon's `with_rel_me`).
+async fn format_field_value(db: &Db, urls: &Urls, value: &str) -> CoreResult<String> {
+    let html = formatting::note_to_html(db, urls, &value.replace(['\r', '\n'], " ")).await?;
+    let inner = html
+        .strip_prefix("<p>")
+        .and_then(|h| h.strip_suffix("</p>"))
+        .unwrap_or(&html);
+    Ok(inner.replace("rel=\"nofollow noopener\"", "rel=\"me nofollow noopener\""))
 }
 
 fn check_language(code: &str) -> CoreResult<Option<String>> {
@@ -124,6 +90,7 @@ fn check_language(code: &str) -> CoreResult<Option<String>> {
 /// the account as stored. Every rule is checked before anything is written.
 pub async fn update(
     db: &Db,
+    urls: &Urls,
     user: &UserRow,
     account: &AccountRow,
     changes: ProfileChanges,
@@ -139,7 +106,7 @@ pub async fn update(
             if text.chars().count() > MAX_NOTE {
                 return Err(too_long("Note", MAX_NOTE));
             }
-            (format_note(&text), text)
+            (formatting::note_to_html(db, urls, &text).await?, text)
         }
         None => (account.note.clone(), account.note_source.clone()),
     };
@@ -171,7 +138,7 @@ pub async fn update(
                     .and_then(|f| f.verified_at);
                 stored.push(StoredField {
                     name,
-                    value: escape(&value),
+                    value: format_field_value(db, urls, &value).await?,
                     value_source: Some(value),
                     verified_at,
                 });
@@ -242,17 +209,6 @@ pub async fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notes_become_plain_paragraphs() {
-        assert_eq!(format_note(""), "");
-        assert_eq!(format_note("  \n"), "");
-        assert_eq!(format_note("hello"), "<p>hello</p>");
-        assert_eq!(
-            format_note("a <b> & \"c\"\nline two\r\n\r\n\n\nnext"),
-            "<p>a &lt;b&gt; &amp; &quot;c&quot;<br />line two</p><p>next</p>"
-        );
-    }
 
     #[test]
     fn languages_look_like_codes() {

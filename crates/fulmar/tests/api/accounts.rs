@@ -175,6 +175,45 @@ db_test!(
     }
 );
 
+db_test!(
+    profile_notes_and_fields_are_formatted_like_posts,
+    |app: TestApp| async move {
+        app.create_user("bob").await;
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let (status, me) = patch_json(
+            &app,
+            &token,
+            json!({
+                "note": "Hi @bob, see https://example.com/about #rust\nsecond line",
+                "fields_attributes": [{"name": "Site", "value": "https://alice.example/"}],
+            }),
+        )
+        .await;
+        assert_eq!(status, 200, "{me}");
+        let note = me["note"].as_str().unwrap();
+        assert!(note.starts_with("<p>Hi <span class=\"h-card\" translate=\"no\"><a href=\"https://fulmar.test/@bob\""), "{note}");
+        assert!(
+            note.contains("href=\"https://example.com/about\""),
+            "{note}"
+        );
+        assert!(note.contains("class=\"mention hashtag\""), "{note}");
+        assert!(note.contains("<br />second line</p>"), "{note}");
+        let value = me["fields"][0]["value"].as_str().unwrap();
+        assert!(
+            value.starts_with("<a href=\"https://alice.example/\""),
+            "{value}"
+        );
+        assert!(value.contains("rel=\"me nofollow noopener\""), "{value}");
+        assert!(!value.contains("<p>"), "{value}");
+        // What the user typed is kept for editing.
+        assert_eq!(
+            me["source"]["note"],
+            "Hi @bob, see https://example.com/about #rust\nsecond line"
+        );
+        assert_eq!(me["source"]["fields"][0]["value"], "https://alice.example/");
+    }
+);
+
 db_test!(update_credentials_from_a_form, |app: TestApp| async move {
     let (alice, token) = app.user_with_token("alice", ALL).await;
     let (status, body) = patch_form(

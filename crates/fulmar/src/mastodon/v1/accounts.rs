@@ -175,7 +175,7 @@ async fn update_credentials(
         sensitive: source.sensitive,
         language: source.language,
     };
-    let account = profile::update(&app.db, &auth.user, &auth.account, changes).await?;
+    let account = profile::update(&app.db, &app.urls, &auth.user, &auth.account, changes).await?;
     let user = fulmar_store::users::by_id(&app.db, auth.user.id)
         .await?
         .unwrap_or(auth.user);
