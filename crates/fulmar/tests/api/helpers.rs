@@ -5,8 +5,8 @@
 //! Every store-touching test is written once with [`db_test!`], which expands to one
 //! test per database. The PostgreSQL half reads its server from
 //! `FULMAR_TEST_DATABASE_URL` (any database on that server; each test creates and drops
-//! its own). Without it the PostgreSQL half says loudly that it was skipped, except in
-//! CI (`CI=true`), where a missing PostgreSQL fails the test.
+//! its own). Without it the PostgreSQL half fails, unless `FULMAR_TEST_SKIP_POSTGRES=1`
+//! asks for the skip (see [`postgres_url`]); in CI (`CI=true`) it always fails.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -283,8 +283,12 @@ impl Drop for TestApp {
     }
 }
 
-/// The PostgreSQL server URL for tests, or `None` after a loud notice when it is not
-/// configured outside CI.
+/// The PostgreSQL server URL for tests. Without one, the PostgreSQL half of a test
+/// fails, unless `FULMAR_TEST_SKIP_POSTGRES=1` says that skipping is intended (then it
+/// returns `None` after a notice). A test runner hides the output of passing tests,
+/// so a skip that only printed a notice would go unseen; `scripts/test` sets the
+/// variable only after printing a loud banner. In CI (`CI=true`) skipping is never
+/// allowed.
 pub fn postgres_url() -> Option<String> {
     match std::env::var(POSTGRES_ENV) {
         Ok(url) if !url.trim().is_empty() => Some(url),
@@ -292,9 +296,17 @@ pub fn postgres_url() -> Option<String> {
             if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
                 panic!("{POSTGRES_ENV} is not set, and CI=true: the PostgreSQL half of the test suite must run in CI");
             }
+            if !std::env::var("FULMAR_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!(
+                    "{POSTGRES_ENV} is not set. Point it at a PostgreSQL server \
+                     (e.g. {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres), \
+                     or set FULMAR_TEST_SKIP_POSTGRES=1 to skip the PostgreSQL half on purpose \
+                     (scripts/test does this, loudly, when it finds no PostgreSQL)."
+                );
+            }
             eprintln!(
-                "\n!!! SKIPPED the PostgreSQL half of this test: {POSTGRES_ENV} is not set.\n\
-                 !!! Set it to a PostgreSQL server, e.g. {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres\n"
+                "\n!!! SKIPPED the PostgreSQL half of this test: {POSTGRES_ENV} is not set \
+                 and FULMAR_TEST_SKIP_POSTGRES=1.\n"
             );
             None
         }
