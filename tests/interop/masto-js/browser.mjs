@@ -143,7 +143,7 @@ function credentials(form, login, password) {
   let filled = false;
   for (const f of form.fields) {
     if (f.type === "password") data.push([f.name, password]);
-    else if ((f.type === "text" || f.type === "email") && !filled && f.value === "") {
+    else if ((f.type === "text" || f.type === "email") && !filled) {
       data.push([f.name, login]);
       filled = true;
     } else data.push([f.name, f.value]);

@@ -153,7 +153,7 @@ def _credentials(form: Form, login: str, password: str) -> dict[str, str]:
     for name, value, typ in form.fields:
         if typ == "password":
             data[name] = password
-        elif typ in ("text", "email") and not text_filled and value == "":
+        elif typ in ("text", "email") and not text_filled:
             data[name] = login
             text_filled = True
         else:

@@ -221,6 +221,35 @@ def test_forged_csrf_token_gets_no_code(server, app_credentials):
     assert forged, "no form had a CSRF field to forge"
 
 
+def test_deny_redirects_with_access_denied(server, app_credentials):
+    client = new_client(server, client_id=app_credentials[0], client_secret=app_credentials[1])
+    url = authorize_url(client, ALICE_REDIRECT, "deny-state", None)
+
+    def press_deny(form, data):
+        for name, value, label in form.buttons:
+            if name and re.search(r"deny|reject|cancel", f"{value} {label}", re.I):
+                data[name] = value
+        return data
+
+    result = browser.authorize(requests.Session(), url, server.users["alice"], PASSWORD,
+                               ALICE_REDIRECT, tamper=press_deny, max_steps=3)
+    assert result.query.get("error") == "access_denied", result.location
+    assert result.query.get("state") == "deny-state", result.location
+    assert "code" not in result.query
+
+
+def test_password_grant_for_scripts(server, app_credentials):
+    # Mastodon.py uses the password grant only when the server metadata lists it.
+    client = new_client(server, client_id=app_credentials[0], client_secret=app_credentials[1])
+    assert "password" in client.oauth_authorization_server_info()["grant_types_supported"]
+    client.log_in(username=f"{server.users['bob']}@example.org", password=PASSWORD,
+                  scopes=SCOPES, allow_http=True)
+    assert client.account_verify_credentials().username == server.users["bob"]
+    with pytest.raises(MastodonIllegalArgumentError, match="invalid_grant"):
+        client.log_in(username=server.users["bob"], password="wrong", scopes=SCOPES,
+                      allow_http=True)
+
+
 def test_revoked_token_is_refused(server, app_credentials):
     client, _ = sign_in(server, app_credentials, server.users["bob"], BOB_REDIRECT, pkce=False)
     assert client.account_verify_credentials().username == server.users["bob"]
