@@ -52,6 +52,31 @@ pub fn pem_decode(label: &str, pem: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
+/// A P-256 key pair for Web Push (VAPID, RFC 8292): the private key in PKCS#8 PEM, and
+/// the public key as the uncompressed curve point (65 bytes) that browsers take as
+/// `applicationServerKey` and Mastodon publishes as `vapid_key`.
+#[derive(Clone, Debug)]
+pub struct P256KeyPair {
+    pub private_key_pem: String,
+    pub public_key_point: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("P-256 key generation failed")]
+pub struct P256KeyGenError;
+
+/// Generates a P-256 key pair.
+pub fn generate_p256() -> Result<P256KeyPair, P256KeyGenError> {
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let pair =
+        EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| P256KeyGenError)?;
+    let private = pair.to_pkcs8v1().map_err(|_| P256KeyGenError)?;
+    Ok(P256KeyPair {
+        private_key_pem: pem_encode("PRIVATE KEY", private.as_ref()),
+        public_key_point: pair.public_key().as_ref().to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod collection;
 pub mod context;
 pub mod keys;
 pub mod nodeinfo;
+pub mod signatures;
 pub mod webfinger;
 
 /// The media type of ActivityPub documents.

@@ -1,4 +1,4 @@
-//! NodeInfo 2.0 and 2.1 (https://nodeinfo.diaspora.software/) and its discovery
+//! NodeInfo 2.0 and 2.1 (<https://nodeinfo.diaspora.software/>) and its discovery
 //! document, with the FEP-2677 link to the instance actor.
 
 use serde_json::{json, Value};

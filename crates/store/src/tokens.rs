@@ -49,3 +49,27 @@ pub async fn active_by_hash(db: &Db, token_hash: &str) -> Result<Option<TokenRow
     .fetch_optional(p)
     .await)?)
 }
+
+/// A token by the digest of its secret, revoked or not.
+pub async fn by_hash(db: &Db, token_hash: &str) -> Result<Option<TokenRow>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, TokenRow>(
+        "SELECT id, application_id, user_id, scopes, created_at, revoked_at \
+         FROM oauth_access_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// Revokes a token; revoking a revoked or unknown token changes nothing.
+pub async fn revoke(db: &Db, id: i64, now: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE oauth_access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
