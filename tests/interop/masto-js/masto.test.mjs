@@ -42,7 +42,8 @@ const newerFirst = (a, b) => b.length - a.length || (a < b ? 1 : a > b ? -1 : 0)
 const ids = (list) => list.map((x) => x.id);
 
 async function rejectsWith(promise, statusCode, what) {
-  await assert.rejects(promise, (e) => {
+  // Promise.resolve: a paginator is a thenable, not a Promise.
+  await assert.rejects(Promise.resolve(promise), (e) => {
     assert.ok(e instanceof MastoHttpError, `${what}: expected a MastoHttpError, got ${e}`);
     assert.equal(e.statusCode, statusCode, `${what}: ${e.message}`);
     return true;

@@ -165,7 +165,9 @@ def test_sign_in_with_email_without_pkce(server, bob):
 
 def test_pkce_code_needs_its_verifier(server, app_credentials):
     client_id, client_secret = app_credentials
-    for verifier in (None, browser.pkce_pair()[0]):  # missing, then wrong
+    # As Doorkeeper (Mastodon's OAuth library) answers: a missing verifier is
+    # invalid_request, a wrong one invalid_grant.
+    for verifier, error in ((None, "invalid_request"), (browser.pkce_pair()[0], "invalid_grant")):
         session = PkceSession()
         client = new_client(server, client_id=client_id, client_secret=client_secret,
                             session=session)
@@ -174,7 +176,7 @@ def test_pkce_code_needs_its_verifier(server, app_credentials):
         result = browser.authorize(requests.Session(), url, server.users["alice"], PASSWORD,
                                    ALICE_REDIRECT)
         session.code_verifier = verifier
-        with pytest.raises(MastodonIllegalArgumentError, match="invalid_grant"):
+        with pytest.raises(MastodonIllegalArgumentError, match=error):
             client.log_in(code=result.query["code"], redirect_uri=ALICE_REDIRECT, scopes=SCOPES,
                           allow_http=True)
 
