@@ -42,6 +42,7 @@ struct FileSettings {
     database_url: Option<String>,
     data_dir: Option<String>,
     dev_insecure: Option<toml::Value>,
+    rate_limit: Option<toml::Value>,
 }
 
 /// Checked configuration.
@@ -53,6 +54,9 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub dev_insecure: bool,
+    /// Mastodon API requests allowed per token (or per address, without a token) in
+    /// each five-minute window; 0 turns rate limiting off (benchmarks).
+    pub rate_limit: u32,
 }
 
 /// A setting that cannot be used, with the fix. Displayed as one line.
@@ -76,6 +80,8 @@ impl ConfigError {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "fulmar-data";
+/// Mastodon's limit: 300 API requests per token, or per address, per five minutes.
+pub const DEFAULT_RATE_LIMIT: u32 = 300;
 
 impl Config {
     /// Checks raw settings, reading the settings file when one is named or present.
@@ -92,14 +98,24 @@ impl Config {
             Some(toml::Value::String(s)) => Some(s),
             Some(other) => Some(other.to_string()),
         };
-        Config::check(RawSettings {
+        let mut config = Config::check(RawSettings {
             domain: raw.domain.clone().or(file.domain),
             listen: raw.listen.clone().or(file.listen),
             database_url: raw.database_url.clone().or(file.database_url),
             data_dir: raw.data_dir.clone().or(file.data_dir),
             dev_insecure: raw.dev_insecure.clone().or(dev_insecure_file),
             config: None,
-        })
+        })?;
+        // The rate limit is read here rather than through `RawSettings`, whose fields
+        // every caller spells out: FULMAR_RATE_LIMIT wins over `rate_limit` in the file.
+        let rate_limit = std::env::var("FULMAR_RATE_LIMIT").ok().or_else(|| {
+            file.rate_limit
+                .map(|v| v.to_string().trim_matches('"').to_owned())
+        });
+        if let Some(text) = rate_limit {
+            config.rate_limit = parse_rate_limit(&text)?;
+        }
+        Ok(config)
     }
 
     /// Checks settings that have already been merged from every source.
@@ -166,6 +182,7 @@ impl Config {
             database_url,
             data_dir,
             dev_insecure,
+            rate_limit: DEFAULT_RATE_LIMIT,
         })
     }
 
@@ -195,7 +212,18 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
                 "{} is not a valid settings file: {first_line}",
                 path.display()
             ),
-            "Allowed keys are domain, listen, database_url, data_dir and dev_insecure",
+            "Allowed keys are domain, listen, database_url, data_dir, dev_insecure and rate_limit",
+        )
+    })
+}
+
+/// A request count per five minutes; 0 disables the limit.
+fn parse_rate_limit(text: &str) -> Result<u32, ConfigError> {
+    text.trim().parse().map_err(|_| {
+        ConfigError::new(
+            "FULMAR_RATE_LIMIT",
+            format!("{text:?} is not a number of requests"),
+            "Use a whole number of API requests per five minutes, for example 300, or 0 to disable rate limiting",
         )
     })
 }
@@ -245,6 +273,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("fulmar-data"));
         assert!(!c.dev_insecure);
         assert_eq!(c.scheme(), "https");
+        assert_eq!(c.rate_limit, DEFAULT_RATE_LIMIT);
     }
 
     #[test]
@@ -368,5 +397,29 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.setting, "FULMAR_CONFIG");
         assert!(err.to_string().contains("domian"), "{err}");
+    }
+
+    #[test]
+    fn rate_limit_comes_from_the_file_and_must_be_a_number() {
+        if std::env::var_os("FULMAR_RATE_LIMIT").is_some() {
+            return; // The environment would win over the file.
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(&path, "rate_limit = 0\n").unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.rate_limit, 0);
+
+        std::fs::write(&path, "rate_limit = \"lots\"\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_RATE_LIMIT");
     }
 }

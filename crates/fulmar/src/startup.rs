@@ -94,7 +94,12 @@ impl Server {
             }
         };
         let router = crate::http::router(self.app.clone());
-        let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        // The peer address is what the rate limiter counts anonymous API calls by.
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         tokio::select! {
             result = serve => result.context("serving HTTP")?,
             () = async { stopping.notified().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {

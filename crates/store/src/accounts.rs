@@ -157,3 +157,126 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
     })?;
     Ok(rows)
 }
+
+/// A local account's profile and its user's posting defaults, as
+/// `update_credentials` sets them.
+#[derive(Clone, Debug)]
+pub struct ProfileUpdate {
+    pub display_name: String,
+    /// HTML, as served.
+    pub note: String,
+    /// What the user typed.
+    pub note_source: String,
+    /// JSON array of fields.
+    pub fields: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub hide_collections: bool,
+    pub default_visibility: String,
+    pub default_sensitive: bool,
+    pub default_language: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Writes a profile and the posting defaults of the account's user in one
+/// transaction.
+pub async fn update_profile(db: &Db, account_id: i64, u: &ProfileUpdate) -> Result<()> {
+    with_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query(
+            "UPDATE accounts SET display_name = $2, note = $3, note_source = $4, fields = $5, \
+             locked = $6, bot = $7, discoverable = $8, indexable = $9, hide_collections = $10, \
+             updated_at = $11 WHERE id = $1",
+        )
+        .bind(account_id)
+        .bind(&u.display_name)
+        .bind(&u.note)
+        .bind(&u.note_source)
+        .bind(&u.fields)
+        .bind(u.locked)
+        .bind(u.bot)
+        .bind(u.discoverable)
+        .bind(u.indexable)
+        .bind(u.hide_collections)
+        .bind(u.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE users SET default_visibility = $2, default_sensitive = $3, default_language = $4, \
+             updated_at = $5 WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .bind(&u.default_visibility)
+        .bind(u.default_sensitive)
+        .bind(&u.default_language)
+        .bind(u.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// Finds an account by username and domain (`None` for local), case-insensitively.
+pub async fn by_acct(db: &Db, username: &str, domain: Option<&str>) -> Result<Option<AccountRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM accounts \
+         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = lower($2)"
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(username)
+        .bind(domain.unwrap_or(""))
+        .fetch_optional(p)
+        .await)?)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Local accounts whose username or display name starts with `prefix`
+/// (case-insensitively), exact username matches first, then the most followed.
+/// With `followed_by`, only accounts that account follows. Suspended accounts are
+/// left out.
+pub async fn search_local(
+    db: &Db,
+    prefix: &str,
+    followed_by: Option<i64>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AccountRow>> {
+    let pattern = format!("{}%", like_escape(&prefix.to_lowercase()));
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM accounts WHERE domain IS NULL AND suspended_at IS NULL \
+             AND (lower(username) LIKE "
+        ));
+        qb.push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR lower(display_name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\')");
+        if let Some(follower) = followed_by {
+            qb.push(" AND id IN (SELECT target_account_id FROM follows WHERE account_id = ")
+                .push_bind(follower)
+                .push(")");
+        }
+        qb.push(" ORDER BY CASE WHEN lower(username) = lower(")
+            .push_bind(prefix.to_owned())
+            .push(") THEN 0 ELSE 1 END, followers_count DESC, id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        qb.build_query_as::<AccountRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}

@@ -70,3 +70,23 @@ pub async fn usage(db: &Db, now: i64) -> Result<Usage> {
         local_posts,
     })
 }
+
+/// The instance's contact: the account id and email of the first admin user, if any.
+pub async fn first_admin(db: &Db) -> Result<Option<(i64, String)>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, (i64, String)>(
+        "SELECT u.account_id, u.email FROM users u JOIN accounts a ON a.id = u.account_id \
+         WHERE u.admin = TRUE AND u.disabled_at IS NULL AND a.suspended_at IS NULL \
+         ORDER BY u.id LIMIT 1",
+    )
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// How many other servers this one knows of.
+pub async fn known_domains(db: &Db) -> Result<i64> {
+    Ok(
+        with_pool!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM instances")
+        .fetch_one(p)
+        .await)?,
+    )
+}

@@ -1,1 +1,818 @@
-//! Placeholder: filled by the work that owns this table group.
+//! What accounts do with statuses: publishing with mentions and tags, edits,
+//! deletion, favourites, bookmarks, pins, reblogs, threads, and the idempotency keys
+//! that make posting safe to retry.
+//!
+//! Every change that touches a counter (`statuses_count`, `replies_count`,
+//! `reblogs_count`, `favourites_count`) runs in one transaction with the row it
+//! counts, so that counters never drift from the rows.
+
+use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
+use crate::statuses::{NewStatus, StatusRow, COLUMNS as STATUS_COLUMNS};
+use crate::{with_pool, Db, PageParams, Result, StoreError};
+
+/// The status columns prefixed with `s.`, for joins.
+fn status_columns_s() -> String {
+    STATUS_COLUMNS
+        .split(',')
+        .map(|c| format!("s.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A mention to store with a new status.
+#[derive(Clone, Debug)]
+pub struct NewMention {
+    pub id: i64,
+    pub account_id: i64,
+}
+
+/// A hashtag to attach to a status; the tag row is created on first use (`id` is
+/// used only then).
+#[derive(Clone, Debug)]
+pub struct NewTag {
+    pub id: i64,
+    /// Normalised (lower-case) name, unique.
+    pub name: String,
+    /// The name as first typed.
+    pub display_name: String,
+}
+
+/// A new status with everything that comes with it.
+#[derive(Clone, Debug)]
+pub struct Publish<'a> {
+    pub status: &'a NewStatus,
+    pub mentions: &'a [NewMention],
+    pub tags: &'a [NewTag],
+    /// Counts in the author's `statuses_count` and `last_status_at` (Mastodon does
+    /// not count direct messages).
+    pub counts_for_author: bool,
+    /// Counts in the parent's `replies_count` (Mastodon counts public and unlisted
+    /// replies only).
+    pub counts_as_reply: bool,
+}
+
+const INSERT_STATUS: &str = "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+    in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, \
+    visibility, language, context_uri, local, application_id, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)";
+
+const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
+    CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END WHERE id = $1";
+
+/// Inserts a status (a post, reply or reblog) with its mentions and tags, and
+/// updates the counters it affects, in one transaction. A second reblog of the same
+/// status by the same account fails with [`StoreError::Conflict`].
+pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
+    let s = p.status;
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(INSERT_STATUS)
+            .bind(s.id)
+            .bind(&s.uri)
+            .bind(&s.url)
+            .bind(s.account_id)
+            .bind(s.in_reply_to_id)
+            .bind(s.in_reply_to_account_id)
+            .bind(&s.in_reply_to_uri)
+            .bind(s.reblog_of_id)
+            .bind(&s.content)
+            .bind(&s.text)
+            .bind(&s.spoiler_text)
+            .bind(s.sensitive)
+            .bind(&s.visibility)
+            .bind(&s.language)
+            .bind(&s.context_uri)
+            .bind(s.local)
+            .bind(s.application_id)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
+        for m in p.mentions {
+            sqlx::query(
+                "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (status_id, account_id) DO NOTHING",
+            )
+            .bind(m.id)
+            .bind(s.id)
+            .bind(m.account_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for t in p.tags {
+            sqlx::query(
+                "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.display_name)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
+            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
+                .bind(&t.name)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
+                 ON CONFLICT (tag_id, status_id) DO NOTHING",
+            )
+            .bind(s.id)
+            .bind(tag_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if p.counts_for_author {
+            sqlx::query(
+                "UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(s.account_id)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let (true, Some(parent)) = (p.counts_as_reply, s.in_reply_to_id) {
+            sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(original) = s.reblog_of_id {
+            sqlx::query("UPDATE statuses SET reblogs_count = reblogs_count + 1 WHERE id = $1")
+                .bind(original)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<(), StoreError>(())
+    })
+}
+
+/// Replaces the hashtags of a status (after an edit).
+pub async fn set_tags(db: &Db, status_id: i64, tags: &[NewTag], now: i64) -> Result<()> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM statuses_tags WHERE status_id = $1")
+            .bind(status_id)
+            .execute(&mut *tx)
+            .await?;
+        for t in tags {
+            sqlx::query(
+                "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.display_name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
+                .bind(&t.name)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
+                 ON CONFLICT (tag_id, status_id) DO NOTHING",
+            )
+            .bind(status_id)
+            .bind(tag_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<(), StoreError>(())
+    })
+}
+
+/// Adds mentions to an existing status (after an edit); returns the accounts that
+/// were not mentioned before.
+pub async fn add_mentions(db: &Db, status_id: i64, mentions: &[NewMention]) -> Result<Vec<i64>> {
+    let mut added = Vec::new();
+    for m in mentions {
+        let n = with_pool!(db, p => sqlx::query(
+            "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (status_id, account_id) DO NOTHING",
+        )
+        .bind(m.id)
+        .bind(status_id)
+        .bind(m.account_id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n > 0 {
+            added.push(m.account_id);
+        }
+    }
+    Ok(added)
+}
+
+// ---------------------------------------------------------------------------------
+// Edits
+// ---------------------------------------------------------------------------------
+
+/// One version of an edited status.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct EditRow {
+    pub id: i64,
+    pub status_id: i64,
+    pub account_id: i64,
+    pub content: String,
+    pub text: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: i64,
+}
+
+/// A version to record in `status_edits`.
+#[derive(Clone, Debug)]
+pub struct NewEdit {
+    pub id: i64,
+    pub account_id: i64,
+    pub content: String,
+    pub text: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: i64,
+}
+
+/// The new content of an edited status.
+#[derive(Clone, Debug)]
+pub struct StatusUpdate {
+    pub content: String,
+    pub text: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub edited_at: i64,
+}
+
+/// Applies an edit and records versions (oldest first) in one transaction.
+pub async fn apply_edit(
+    db: &Db,
+    status_id: i64,
+    update: &StatusUpdate,
+    versions: &[NewEdit],
+) -> Result<()> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE statuses SET content = $2, text = $3, spoiler_text = $4, sensitive = $5, \
+             language = $6, edited_at = $7, updated_at = $7 WHERE id = $1",
+        )
+        .bind(status_id)
+        .bind(&update.content)
+        .bind(&update.text)
+        .bind(&update.spoiler_text)
+        .bind(update.sensitive)
+        .bind(&update.language)
+        .bind(update.edited_at)
+        .execute(&mut *tx)
+        .await?;
+        for v in versions {
+            sqlx::query(
+                "INSERT INTO status_edits (id, status_id, account_id, content, text, spoiler_text, \
+                 sensitive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(v.id)
+            .bind(status_id)
+            .bind(v.account_id)
+            .bind(&v.content)
+            .bind(&v.text)
+            .bind(&v.spoiler_text)
+            .bind(v.sensitive)
+            .bind(v.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<(), StoreError>(())
+    })
+}
+
+/// Every recorded version of a status, oldest first.
+pub async fn edits_of(db: &Db, status_id: i64) -> Result<Vec<EditRow>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, EditRow>(
+        "SELECT id, status_id, account_id, content, text, spoiler_text, sensitive, created_at \
+         FROM status_edits WHERE status_id = $1 ORDER BY id",
+    )
+    .bind(status_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+// ---------------------------------------------------------------------------------
+// Deletion
+// ---------------------------------------------------------------------------------
+
+/// Marks a status deleted and undoes what it counted for: the author's
+/// `statuses_count`, the parent's `replies_count`. Its reblogs go with it (hard
+/// deleted, as Mastodon does), and so do its pins, feed entries and notifications.
+/// Returns false when it was deleted already.
+pub async fn soft_delete(
+    db: &Db,
+    status: &StatusRow,
+    counts_for_author: bool,
+    counts_as_reply: bool,
+    now: i64,
+) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE statuses SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(status.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        if counts_for_author {
+            sqlx::query(DECREMENT_STATUSES_COUNT)
+                .bind(status.account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let (true, Some(parent)) = (counts_as_reply, status.in_reply_to_id) {
+            sqlx::query(
+                "UPDATE statuses SET replies_count = \
+                 CASE WHEN replies_count > 0 THEN replies_count - 1 ELSE 0 END WHERE id = $1",
+            )
+            .bind(parent)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE accounts SET statuses_count = \
+             CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END \
+             WHERE id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1 \
+             AND deleted_at IS NULL AND visibility <> 'direct')",
+        )
+        .bind(status.id)
+        .execute(&mut *tx)
+        .await?;
+        for sql in [
+            "DELETE FROM statuses WHERE reblog_of_id = $1",
+            "DELETE FROM status_pins WHERE status_id = $1",
+            "DELETE FROM home_feed WHERE status_id = $1",
+            "DELETE FROM notifications WHERE status_id = $1",
+        ] {
+            sqlx::query(sql).bind(status.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, StoreError>(true)
+    })
+}
+
+/// Removes a reblog (unreblog, or deleting the reblog itself) and undoes its
+/// counters and its notification. Returns false when it was gone already.
+pub async fn delete_reblog(db: &Db, reblog: &StatusRow) -> Result<bool> {
+    let Some(original) = reblog.reblog_of_id else {
+        return Ok(false);
+    };
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("DELETE FROM statuses WHERE id = $1")
+            .bind(reblog.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE statuses SET reblogs_count = \
+             CASE WHEN reblogs_count > 0 THEN reblogs_count - 1 ELSE 0 END WHERE id = $1",
+        )
+        .bind(original)
+        .execute(&mut *tx)
+        .await?;
+        if reblog.visibility != "direct" && reblog.deleted_at.is_none() {
+            sqlx::query(DECREMENT_STATUSES_COUNT)
+                .bind(reblog.account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "DELETE FROM notifications WHERE notification_type = 'reblog' \
+             AND from_account_id = $1 AND status_id = $2",
+        )
+        .bind(reblog.account_id)
+        .bind(original)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<bool, StoreError>(true)
+    })
+}
+
+/// An account's reblog of a status, if it has one.
+pub async fn reblog_by(db: &Db, account_id: i64, status_id: i64) -> Result<Option<StatusRow>> {
+    let sql = format!(
+        "SELECT {STATUS_COLUMNS} FROM statuses WHERE account_id = $1 AND reblog_of_id = $2"
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql)
+        .bind(account_id)
+        .bind(status_id)
+        .fetch_optional(p)
+        .await)?)
+}
+
+/// The local accounts that reblogged a status (for `update` notifications).
+pub async fn reblogger_ids(db: &Db, status_id: i64) -> Result<Vec<i64>> {
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT account_id FROM statuses WHERE reblog_of_id = $1 AND deleted_at IS NULL ORDER BY id",
+    )
+    .bind(status_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+// ---------------------------------------------------------------------------------
+// Favourites, bookmarks, pins
+// ---------------------------------------------------------------------------------
+
+/// Favourites a status; false when it was favourited already.
+pub async fn favourite(
+    db: &Db,
+    id: i64,
+    account_id: i64,
+    status_id: i64,
+    now: i64,
+) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, status_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(status_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id = $1")
+                .bind(status_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, StoreError>(n > 0)
+    })
+}
+
+/// Takes a favourite back, with its notification; false when there was none.
+pub async fn unfavourite(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("DELETE FROM favourites WHERE account_id = $1 AND status_id = $2")
+            .bind(account_id)
+            .bind(status_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            sqlx::query(
+                "UPDATE statuses SET favourites_count = \
+                 CASE WHEN favourites_count > 0 THEN favourites_count - 1 ELSE 0 END WHERE id = $1",
+            )
+            .bind(status_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM notifications WHERE notification_type = 'favourite' \
+                 AND from_account_id = $1 AND status_id = $2",
+            )
+            .bind(account_id)
+            .bind(status_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, StoreError>(n > 0)
+    })
+}
+
+/// Bookmarks a status; false when it was bookmarked already.
+pub async fn bookmark(db: &Db, id: i64, account_id: i64, status_id: i64, now: i64) -> Result<bool> {
+    let n = with_pool!(db, p => sqlx::query(
+        "INSERT INTO bookmarks (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, status_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(status_id)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+pub async fn unbookmark(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
+    let n = with_pool!(db, p => sqlx::query(
+        "DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2",
+    )
+    .bind(account_id)
+    .bind(status_id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// True when the account bookmarked the status.
+pub async fn has_bookmark(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookmarks WHERE account_id = $1 AND status_id = $2",
+    )
+    .bind(account_id)
+    .bind(status_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
+}
+
+/// True when the account favourited the status.
+pub async fn has_favourite(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM favourites WHERE account_id = $1 AND status_id = $2",
+    )
+    .bind(account_id)
+    .bind(status_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
+}
+
+/// Pins a status to its author's profile; false when it was pinned already.
+pub async fn pin(db: &Db, id: i64, account_id: i64, status_id: i64, now: i64) -> Result<bool> {
+    let n = with_pool!(db, p => sqlx::query(
+        "INSERT INTO status_pins (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, status_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(status_id)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+pub async fn unpin(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
+    let n = with_pool!(db, p => sqlx::query(
+        "DELETE FROM status_pins WHERE account_id = $1 AND status_id = $2",
+    )
+    .bind(account_id)
+    .bind(status_id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// How many statuses an account has pinned.
+pub async fn pins_count(db: &Db, account_id: i64) -> Result<i64> {
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM status_pins WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(p)
+    .await)?)
+}
+
+// ---------------------------------------------------------------------------------
+// Lists, paged by the id of the favourite, bookmark or reblog row
+// ---------------------------------------------------------------------------------
+
+/// `(cursor, account_id)` pairs for a page of a list of accounts, or
+/// `(cursor, status_id)` pairs for a page of a list of statuses, newest first.
+pub type Cursored = Vec<(i64, i64)>;
+
+async fn cursored(
+    db: &Db,
+    base: &str,
+    key: i64,
+    column: &str,
+    page: &PageParams,
+) -> Result<Cursored> {
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(base);
+        qb.push_bind(key);
+        page.push_sql(&mut qb, column);
+        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
+    })?;
+    Ok(page.finish(rows))
+}
+
+/// Who favourited a status, by favourite id.
+pub async fn favourited_by(db: &Db, status_id: i64, page: &PageParams) -> Result<Cursored> {
+    cursored(
+        db,
+        "SELECT f.id, f.account_id FROM favourites f JOIN accounts a ON a.id = f.account_id \
+         WHERE a.suspended_at IS NULL AND f.status_id = ",
+        status_id,
+        "f.id",
+        page,
+    )
+    .await
+}
+
+/// Who reblogged a status, by reblog id.
+pub async fn reblogged_by(db: &Db, status_id: i64, page: &PageParams) -> Result<Cursored> {
+    cursored(
+        db,
+        "SELECT s.id, s.account_id FROM statuses s JOIN accounts a ON a.id = s.account_id \
+         WHERE a.suspended_at IS NULL AND s.deleted_at IS NULL AND s.reblog_of_id = ",
+        status_id,
+        "s.id",
+        page,
+    )
+    .await
+}
+
+/// The statuses an account favourited, by favourite id; deleted ones are left out.
+pub async fn favourites_of(db: &Db, account_id: i64, page: &PageParams) -> Result<Cursored> {
+    cursored(
+        db,
+        "SELECT f.id, f.status_id FROM favourites f JOIN statuses s ON s.id = f.status_id \
+         WHERE s.deleted_at IS NULL AND f.account_id = ",
+        account_id,
+        "f.id",
+        page,
+    )
+    .await
+}
+
+/// The statuses an account bookmarked, by bookmark id; deleted ones are left out.
+pub async fn bookmarks_of(db: &Db, account_id: i64, page: &PageParams) -> Result<Cursored> {
+    cursored(
+        db,
+        "SELECT b.id, b.status_id FROM bookmarks b JOIN statuses s ON s.id = b.status_id \
+         WHERE s.deleted_at IS NULL AND b.account_id = ",
+        account_id,
+        "b.id",
+        page,
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------
+// Threads
+// ---------------------------------------------------------------------------------
+
+/// The statuses a status replies to, up the thread, oldest first (at most `limit`).
+pub async fn ancestors(db: &Db, status_id: i64, limit: i64) -> Result<Vec<StatusRow>> {
+    let sql = format!(
+        "WITH RECURSIVE up(id, depth) AS ( \
+             SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL \
+             UNION ALL \
+             SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id \
+             WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2 \
+         ) \
+         SELECT {} FROM up JOIN statuses s ON s.id = up.id ORDER BY up.depth DESC",
+        status_columns_s()
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql)
+        .bind(status_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// The replies below a status, down to `depth` levels, at most `limit` of them, in
+/// no particular order (the caller arranges the tree).
+pub async fn descendants(
+    db: &Db,
+    status_id: i64,
+    depth: i64,
+    limit: i64,
+) -> Result<Vec<StatusRow>> {
+    let sql = format!(
+        "WITH RECURSIVE down(id, depth) AS ( \
+             SELECT id, 1 FROM statuses WHERE in_reply_to_id = $1 \
+             UNION ALL \
+             SELECT s.id, down.depth + 1 FROM statuses s JOIN down ON s.in_reply_to_id = down.id \
+             WHERE down.depth < $2 \
+         ) \
+         SELECT {} FROM down JOIN statuses s ON s.id = down.id ORDER BY s.id LIMIT $3",
+        status_columns_s()
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql)
+        .bind(status_id)
+        .bind(depth)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+}
+
+// ---------------------------------------------------------------------------------
+// Lookups the formatter and the entities need
+// ---------------------------------------------------------------------------------
+
+/// A remote account by username and domain, case-insensitively.
+pub async fn account_by_handle(
+    db: &Db,
+    username: &str,
+    domain: &str,
+) -> Result<Option<AccountRow>> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts \
+         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = lower($2)"
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(username)
+        .bind(domain)
+        .fetch_optional(p)
+        .await)?)
+}
+
+/// `(id, name, website)` of OAuth applications, for the `application` of statuses.
+pub async fn applications(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, Option<String>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT id, name, website FROM oauth_applications WHERE id IN ");
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<(i64, String, Option<String>)>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------
+// Idempotency keys
+// ---------------------------------------------------------------------------------
+
+/// Claims an `Idempotency-Key` for a status about to be created. Returns `None` when
+/// the key is ours now (new, or its previous use is older than `expired_before`), or
+/// the id of the status the key already stands for.
+pub async fn claim_idempotency_key(
+    db: &Db,
+    user_id: i64,
+    key: &str,
+    status_id: i64,
+    now: i64,
+    expired_before: i64,
+) -> Result<Option<i64>> {
+    with_pool!(db, p => sqlx::query(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2",
+    )
+    .bind(user_id)
+    .bind(expired_before)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let n = with_pool!(db, p => sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, status_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, key) DO UPDATE SET status_id = excluded.status_id, \
+         created_at = excluded.created_at WHERE idempotency_keys.created_at < $5",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(status_id)
+    .bind(now)
+    .bind(expired_before)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n > 0 {
+        return Ok(None);
+    }
+    let existing: Option<i64> = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT status_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+    )
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(p)
+    .await)?;
+    Ok(Some(existing.unwrap_or(status_id)))
+}
+
+/// Gives a claimed key back (when creating the status failed), so that a retry with
+/// the same key can succeed.
+pub async fn release_idempotency_key(
+    db: &Db,
+    user_id: i64,
+    key: &str,
+    status_id: i64,
+) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status_id = $3",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(status_id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -110,3 +110,25 @@ pub async fn by_login(db: &Db, login: &str) -> Result<Option<(UserRow, AccountRo
         None => Ok(None),
     }
 }
+
+/// The JSON object of a user's client preferences (`users.settings`).
+pub async fn settings(db: &Db, user_id: i64) -> Result<String> {
+    let value = with_pool!(db, p => sqlx::query_scalar::<_, String>(
+        "SELECT settings FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(value.unwrap_or_else(|| "{}".to_owned()))
+}
+
+/// Records a successful sign-in (NodeInfo's active-user counts read it).
+pub async fn touch_sign_in(db: &Db, user_id: i64, now: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -11,11 +11,13 @@ pub mod formatting;
 pub mod ids;
 pub mod instance;
 pub mod notifications;
+pub mod profile;
 pub mod scopes;
 pub mod statuses;
 pub mod time;
 pub mod urls;
 pub mod username;
+pub mod vapid;
 pub mod visibility;
 
 pub use error::CoreError;

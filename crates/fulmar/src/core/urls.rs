@@ -87,8 +87,19 @@ impl Urls {
         format!("{}/authorize_interaction?uri={{uri}}", self.base)
     }
 
+    /// A hashtag's page. The name is percent-encoded as a path segment, the way Rails
+    /// encodes it in Mastodon's links, so `#日本語` links to `/tags/%E6%97%A5…` both in
+    /// post content and in the `tags` of a Status.
     pub fn tag(&self, name: &str) -> String {
-        format!("{}/tags/{name}", self.base)
+        let mut segment = String::with_capacity(name.len());
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+                segment.push(b as char);
+            } else {
+                segment.push_str(&format!("%{b:02X}"));
+            }
+        }
+        format!("{}/tags/{segment}", self.base)
     }
 
     /// Mastodon's default avatar and header, served by Fulmar so that URL fields are
@@ -99,6 +110,19 @@ impl Urls {
 
     pub fn default_header(&self) -> String {
         format!("{}/headers/original/missing.png", self.base)
+    }
+
+    /// The instance thumbnail of the instance entities.
+    pub fn instance_thumbnail(&self) -> String {
+        format!("{}/images/preview.png", self.base)
+    }
+
+    /// Where the streaming API is (`wss://`, or `ws://` in development mode).
+    pub fn streaming(&self) -> String {
+        match self.base.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => self.base.clone(),
+        }
     }
 
     /// Recognises one of our own actor or profile URLs and returns the username.
@@ -115,6 +139,13 @@ impl Urls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_urls_are_percent_encoded_path_segments() {
+        let u = Urls::new("https", "fulmar.test");
+        assert_eq!(u.tag("Rust_2024"), "https://fulmar.test/tags/Rust_2024");
+        assert_eq!(u.tag("日本"), "https://fulmar.test/tags/%E6%97%A5%E6%9C%AC");
+    }
 
     #[test]
     fn recognises_own_urls_only() {

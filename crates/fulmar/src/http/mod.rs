@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod negotiate;
+pub mod rate_limit;
 
 use std::time::{Duration, Instant};
 
@@ -28,14 +29,20 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Builds the whole router.
 pub fn router(app: App) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/health", get(health))
         .merge(activitypub::routes())
         .merge(web::routes())
         .merge(mastodon::routes())
         .merge(oauth::routes())
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY));
+    // Inside CORS, so that preflights are not counted and a 429 still carries CORS
+    // headers a browser app can read.
+    if let Some(limiter) = rate_limit::RateLimiter::new(app.config.rate_limit) {
+        router = router.layer(middleware::from_fn_with_state(limiter, rate_limit::limit));
+    }
+    router
         .layer(cors())
         .layer(middleware::from_fn(limit_uri))
         .layer(middleware::from_fn(log_request))

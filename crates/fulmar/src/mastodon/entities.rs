@@ -172,6 +172,8 @@ pub struct Notification {
     pub account: Account,
     pub status: Option<Status>,
     pub report: Option<Value>,
+    /// Mastodon names this key `event`.
+    #[serde(rename = "event")]
     pub relationship_severance_event: Option<Value>,
     pub moderation_warning: Option<Value>,
 }

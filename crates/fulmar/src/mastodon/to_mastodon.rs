@@ -8,7 +8,7 @@ use fulmar_store::statuses::StatusRow;
 use fulmar_store::users::UserRow;
 use serde::Deserialize;
 
-use super::entities::{Account, Field, Mention, Source, Status, Tag};
+use super::entities::{Account, Application, Field, Mention, Source, Status, Tag};
 use crate::core::time::rfc3339_ms;
 use crate::core::urls::Urls;
 use crate::http::ApiResult;
@@ -113,13 +113,7 @@ pub async fn credential_account(app: &App, user: &UserRow, row: &AccountRow) -> 
         sensitive: user.default_sensitive,
         language: user.default_language.clone(),
         note: row.note_source.clone(),
-        fields: fields_of(row)
-            .into_iter()
-            .map(|f| Field {
-                verified_at: None,
-                ..f
-            })
-            .collect(),
+        fields: source_fields_of(row),
         follow_requests_count,
         hide_collections: row.hide_collections,
         discoverable: row.discoverable,
@@ -159,6 +153,8 @@ pub async fn statuses(
     let originals: HashMap<i64, StatusRow> = fulmar_store::statuses::by_ids(db, &reblog_ids)
         .await?
         .into_iter()
+        // A reblog of a deleted status is not shown (it is removed with it anyway).
+        .filter(|s| s.deleted_at.is_none())
         .map(|s| (s.id, s))
         .collect();
     let all: Vec<&StatusRow> = rows.iter().chain(originals.values()).collect();
@@ -190,6 +186,18 @@ pub async fn statuses(
             });
         }
     }
+    // Mastodon shows the posting application to the author only.
+    let app_ids: Vec<i64> = all
+        .iter()
+        .filter(|s| viewer == Some(s.account_id))
+        .filter_map(|s| s.application_id)
+        .collect();
+    let applications: HashMap<i64, Application> =
+        fulmar_store::status_actions::applications(db, &app_ids)
+            .await?
+            .into_iter()
+            .map(|(id, name, website)| (id, Application { name, website }))
+            .collect();
     let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
     for (status_id, name) in tags {
         tags_by.entry(status_id).or_default().push(Tag {
@@ -200,7 +208,11 @@ pub async fn statuses(
 
     let convert = |row: &StatusRow| -> Option<Status> {
         let author = accounts.get(&row.account_id)?;
-        let (uri, url) = if row.local {
+        let (uri, url) = if row.local && row.reblog_of_id.is_some() {
+            // A reblog is an Announce activity; Mastodon gives its activity URL.
+            let activity = format!("{}/activity", app.urls.status(&author.username, row.id));
+            (activity.clone(), Some(activity))
+        } else if row.local {
             (
                 app.urls.status(&author.username, row.id),
                 Some(app.urls.status_page(&author.username, row.id)),
@@ -226,7 +238,10 @@ pub async fn statuses(
             sensitive: row.sensitive,
             spoiler_text: row.spoiler_text.clone(),
             media_attachments: Vec::new(),
-            application: None,
+            application: row
+                .application_id
+                .filter(|_| viewer == Some(row.account_id))
+                .and_then(|id| applications.get(&id).cloned()),
             mentions: mentions_by.get(&row.id).cloned().unwrap_or_default(),
             tags: tags_by.get(&row.id).cloned().unwrap_or_default(),
             emojis: Vec::new(),
@@ -260,7 +275,7 @@ pub async fn statuses(
         };
         if let Some(of) = row.reblog_of_id {
             // A reblog of something we no longer have is not shown at all.
-            let Some(original) = originals.get(&of).and_then(|o| convert(o)) else {
+            let Some(original) = originals.get(&of).and_then(&convert) else {
                 continue;
             };
             // A reblog carries the original's content and counts, with its own id.
@@ -270,4 +285,124 @@ pub async fn statuses(
         out.push(entity);
     }
     Ok(out)
+}
+
+/// `source.fields`: a local account's fields as the user typed them.
+pub fn source_fields_of(row: &AccountRow) -> Vec<Field> {
+    serde_json::from_str::<Vec<crate::core::profile::StoredField>>(&row.fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| Field {
+            name: f.name,
+            value: f.value_source.unwrap_or(f.value),
+            verified_at: None,
+        })
+        .collect()
+}
+
+/// How `viewer` relates to each account of `ids`, in the order given.
+pub async fn relationships(
+    app: &App,
+    viewer: i64,
+    ids: &[i64],
+) -> ApiResult<Vec<super::entities::Relationship>> {
+    let sets = fulmar_store::relationships::relationships(
+        &app.db,
+        viewer,
+        ids,
+        crate::core::time::now_ms(),
+    )
+    .await?;
+    let languages = |json: &Option<String>| -> Option<Vec<String>> {
+        json.as_deref()
+            .and_then(|j| serde_json::from_str::<Vec<String>>(j).ok())
+    };
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let follow = sets.following.get(id);
+            let request = sets.requested.get(id);
+            let options = follow.or(request);
+            super::entities::Relationship {
+                id: id.to_string(),
+                following: follow.is_some(),
+                showing_reblogs: options.is_some_and(|f| f.show_reblogs),
+                notifying: options.is_some_and(|f| f.notify),
+                languages: options.and_then(|f| languages(&f.languages)),
+                followed_by: sets.followed_by.contains(id),
+                blocking: sets.blocking.contains(id),
+                blocked_by: sets.blocked_by.contains(id),
+                muting: sets.muting.contains_key(id),
+                muting_notifications: sets.muting.get(id).copied().unwrap_or(false),
+                requested: request.is_some(),
+                requested_by: sets.requested_by.contains(id),
+                domain_blocking: false,
+                endorsed: false,
+                note: sets.notes.get(id).cloned().unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// How `viewer` relates to one account.
+pub async fn relationship(
+    app: &App,
+    viewer: i64,
+    id: i64,
+) -> ApiResult<super::entities::Relationship> {
+    let mut list = relationships(app, viewer, &[id]).await?;
+    list.pop().ok_or_else(|| {
+        crate::core::CoreError::Internal(anyhow::anyhow!("relationship {id} lost")).into()
+    })
+}
+
+/// Converts a page of `viewer`'s notifications. A notification whose account is gone,
+/// or whose status is gone or no longer visible to `viewer`, is left out.
+pub async fn notifications(
+    app: &App,
+    rows: &[fulmar_store::notifications::NotificationRow],
+    viewer: i64,
+) -> ApiResult<Vec<super::entities::Notification>> {
+    let db = &app.db;
+    let mut account_ids: Vec<i64> = rows.iter().map(|n| n.from_account_id).collect();
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let accounts: HashMap<i64, AccountRow> = fulmar_store::accounts::by_ids(db, &account_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let status_ids: Vec<i64> = rows.iter().filter_map(|n| n.status_id).collect();
+    let mut visible = Vec::new();
+    for s in fulmar_store::statuses::by_ids(db, &status_ids).await? {
+        if crate::core::visibility::can_see(db, &s, Some(viewer)).await? {
+            visible.push(s);
+        }
+    }
+    let statuses: HashMap<String, Status> = statuses(app, &visible, Some(viewer))
+        .await?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    Ok(rows
+        .iter()
+        .filter_map(|n| {
+            let from = accounts.get(&n.from_account_id)?;
+            let status = match n.status_id {
+                None => None,
+                Some(id) => Some(statuses.get(&id.to_string())?.clone()),
+            };
+            Some(super::entities::Notification {
+                id: n.id.to_string(),
+                kind: n.notification_type.clone(),
+                group_key: format!("ungrouped-{}", n.id),
+                created_at: rfc3339_ms(n.created_at),
+                account: account(&app.urls, from),
+                status,
+                report: None,
+                relationship_severance_event: None,
+                moderation_warning: None,
+            })
+        })
+        .collect())
 }

@@ -6,7 +6,7 @@ use fulmar_store::oauth::ApplicationRow;
 use serde::{Deserialize, Serialize};
 
 use super::grants::{self, NewApp};
-use super::vapid;
+use crate::core::vapid;
 use crate::http::{ApiError, ApiResult};
 use crate::mastodon::auth::AnyToken;
 use crate::mastodon::params::{flex, Params};

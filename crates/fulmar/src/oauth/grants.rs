@@ -183,9 +183,13 @@ pub async fn check_login(
     let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(anyhow::Error::from)?;
-    Ok(found.filter(|(user, account)| {
+    let found = found.filter(|(user, account)| {
         verified && user.disabled_at.is_none() && account.suspended_at.is_none()
-    }))
+    });
+    if let Some((user, _)) = &found {
+        fulmar_store::users::touch_sign_in(db, user.id, crate::core::time::now_ms()).await?;
+    }
+    Ok(found)
 }
 
 /// An Argon2 hash of a random password, made once per process.

@@ -18,7 +18,6 @@ pub mod grants;
 pub mod metadata;
 pub mod redirect_uri;
 pub mod token;
-pub mod vapid;
 
 use std::borrow::Cow;
 

@@ -1,6 +1,7 @@
 //! Server-rendered HTML pages for people with browsers: the landing page and
 //! profiles. They show only what is public.
 
+pub mod images;
 pub mod profile;
 
 use axum::extract::State;
@@ -14,6 +15,9 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(home))
         .route("/@{username}", get(profile::profile))
+        .route("/avatars/original/missing.png", get(images::missing_avatar))
+        .route("/headers/original/missing.png", get(images::missing_header))
+        .route("/images/preview.png", get(images::instance_thumbnail))
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -882,6 +882,16 @@ db_test!(
 
 db_test!(password_grant_for_scripts, |app: TestApp| async move {
     app.create_user("jack").await;
+    let active = |app: &TestApp| {
+        let url = app.url("/nodeinfo/2.1");
+        let client = app.client.clone();
+        async move {
+            let doc: serde_json::Value =
+                client.get(url).send().await.unwrap().json().await.unwrap();
+            doc["usage"]["users"]["activeMonth"].clone()
+        }
+    };
+    assert_eq!(active(&app).await, 0, "not signed in yet");
     let c = register_ok(&app, json!(OOB), "read write").await;
     let grant = |login: &'static str, password: &'static str, scope: &'static str| {
         let c = &c;
@@ -904,6 +914,8 @@ db_test!(password_grant_for_scripts, |app: TestApp| async move {
     let (status, tok) = grant("jack", PASSWORD, "read write").await;
     assert_eq!(status, 200, "{tok}");
     assert_eq!(tok["scope"], "read write");
+    // A sign-in makes the user active in NodeInfo's counts.
+    assert_eq!(active(&app).await, 1);
     let (status, tok) = grant("jack@example.org", PASSWORD, "").await;
     assert_eq!(status, 200, "{tok}");
     assert_eq!(tok["scope"], "read");

@@ -1,9 +1,478 @@
-//! Placeholder: routes are added by the work on this resource.
+//! `/api/v1/statuses…`: posting, reading, editing and deleting statuses, and what
+//! accounts do with them. Scopes are Mastodon's: `write:statuses` to post, edit,
+//! delete and reblog; `write:favourites`, `write:bookmarks`; `write:accounts` to pin;
+//! `read:statuses` to read (optional for public statuses); `read:accounts` for the
+//! lists of accounts who favourited or reblogged.
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::core::statuses::{self, Compose, Edit, ReblogError};
+use crate::core::time::rfc3339_ms;
+use crate::core::CoreError;
+use crate::http::{ApiError, ApiResult};
+use crate::mastodon::auth::{Auth, MaybeAuth};
+use crate::mastodon::entities::{Account, CustomEmoji, Status};
+use crate::mastodon::pagination::{self, link_header, PageQuery};
+use crate::mastodon::params::{flex, Params};
+use crate::mastodon::to_mastodon;
 use crate::state::App;
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .route("/api/v1/statuses", post(create).get(index))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(show).put(update).delete(destroy),
+        )
+        .route("/api/v1/statuses/{id}/context", get(context))
+        .route("/api/v1/statuses/{id}/history", get(history))
+        .route("/api/v1/statuses/{id}/source", get(source))
+        .route("/api/v1/statuses/{id}/favourite", post(favourite))
+        .route("/api/v1/statuses/{id}/unfavourite", post(unfavourite))
+        .route("/api/v1/statuses/{id}/reblog", post(reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(unreblog))
+        .route("/api/v1/statuses/{id}/bookmark", post(bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(unbookmark))
+        .route("/api/v1/statuses/{id}/pin", post(pin))
+        .route("/api/v1/statuses/{id}/unpin", post(unpin))
+        .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
+        .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
+}
+
+/// True when a `poll` parameter actually describes a poll (clients send `null` or an
+/// empty object when there is none).
+fn describes_poll(poll: &Option<Value>) -> bool {
+    match poll {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CreateParams {
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    visibility: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    in_reply_to_id: Option<String>,
+    #[serde(default, deserialize_with = "flex::string_list")]
+    media_ids: Vec<String>,
+    #[serde(default)]
+    poll: Option<Value>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    scheduled_at: Option<String>,
+}
+
+/// `POST /api/v1/statuses`
+async fn create(
+    State(app): State<App>,
+    auth: Auth,
+    headers: HeaderMap,
+    Params(p): Params<CreateParams>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let compose = Compose {
+        text: p.status,
+        spoiler_text: p.spoiler_text,
+        sensitive: p.sensitive,
+        visibility: p.visibility,
+        language: p.language,
+        in_reply_to_id: p.in_reply_to_id,
+        media_ids: p.media_ids,
+        has_poll: describes_poll(&p.poll),
+        scheduled_at: p.scheduled_at,
+        application_id: auth.token.application_id,
+        idempotency_key: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let row = statuses::create(&app.db, &app.urls, &auth.user, &auth.account, compose)
+        .await
+        .map_err(|e| match e {
+            // The only thing `create` does not find is the status replied to.
+            CoreError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "The post you are trying to reply to does not appear to exist.",
+            ),
+            e => e.into(),
+        })?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct IndexParams {
+    #[serde(default, deserialize_with = "flex::string_list")]
+    id: Vec<String>,
+}
+
+/// Mastodon answers at most this many statuses at once from `GET /statuses?id[]=`.
+const MANY_LIMIT: usize = 20;
+
+/// `GET /api/v1/statuses?id[]=…`
+async fn index(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Params(p): Params<IndexParams>,
+) -> ApiResult<Json<Vec<Status>>> {
+    auth.require("read:statuses")?;
+    if p.id.len() > MANY_LIMIT {
+        return Err(ApiError::unprocessable(format!(
+            "Validation failed: at most {MANY_LIMIT} ids may be requested at once"
+        )));
+    }
+    let viewer = auth.account_id();
+    let rows = statuses::many(&app.db, viewer, &p.id).await?;
+    Ok(Json(to_mastodon::statuses(&app, &rows, viewer).await?))
+}
+
+/// `GET /api/v1/statuses/:id`
+async fn show(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("read:statuses")?;
+    let viewer = auth.account_id();
+    let row = statuses::find_visible(&app.db, &id, viewer).await?;
+    Ok(Json(to_mastodon::status(&app, &row, viewer).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct UpdateParams {
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "flex::string_list")]
+    media_ids: Vec<String>,
+    #[serde(default)]
+    poll: Option<Value>,
+}
+
+/// `PUT /api/v1/statuses/:id`
+async fn update(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<UpdateParams>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let edit = Edit {
+        text: p.status,
+        spoiler_text: p.spoiler_text,
+        sensitive: p.sensitive,
+        language: p.language,
+        media_ids: p.media_ids,
+        has_poll: describes_poll(&p.poll),
+    };
+    let row = statuses::edit(&app.db, &app.urls, &auth.user, &auth.account, &id, edit).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `DELETE /api/v1/statuses/:id`: answers the deleted status with its `text`, for
+/// "delete and redraft".
+async fn destroy(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let row = statuses::delete(&app.db, &auth.account, &id).await?;
+    let mut entity = to_mastodon::status(&app, &row, Some(auth.account_id())).await?;
+    entity.text = Some(row.text.clone().unwrap_or_default());
+    Ok(Json(entity))
+}
+
+#[derive(Serialize)]
+struct ContextEntity {
+    ancestors: Vec<Status>,
+    descendants: Vec<Status>,
+}
+
+/// `GET /api/v1/statuses/:id/context`
+async fn context(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let viewer = auth.account_id();
+    let ctx = statuses::context(&app.db, viewer, &id).await?;
+    let entity = ContextEntity {
+        ancestors: to_mastodon::statuses(&app, &ctx.ancestors, viewer).await?,
+        descendants: to_mastodon::statuses(&app, &ctx.descendants, viewer).await?,
+    };
+    Ok(Json(
+        serde_json::to_value(entity)
+            .map_err(anyhow::Error::from)
+            .map_err(CoreError::from)?,
+    ))
+}
+
+/// Mastodon's `StatusEdit` entity.
+#[derive(Serialize)]
+struct StatusEdit {
+    content: String,
+    spoiler_text: String,
+    sensitive: bool,
+    created_at: String,
+    account: Account,
+    poll: Option<Value>,
+    media_attachments: Vec<Value>,
+    emojis: Vec<CustomEmoji>,
+}
+
+/// `GET /api/v1/statuses/:id/history`: every version, oldest first, the current one
+/// last.
+async fn history(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<StatusEdit>>> {
+    auth.require("read:statuses")?;
+    let versions = statuses::history(&app.db, auth.account_id(), &id).await?;
+    let Some(first) = versions.first() else {
+        return Ok(Json(Vec::new()));
+    };
+    let author = fulmar_store::accounts::by_id(&app.db, first.account_id)
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    let account = to_mastodon::account(&app.urls, &author);
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| StatusEdit {
+                content: v.content,
+                spoiler_text: v.spoiler_text,
+                sensitive: v.sensitive,
+                created_at: rfc3339_ms(v.created_at),
+                account: account.clone(),
+                poll: None,
+                media_attachments: Vec::new(),
+                emojis: Vec::new(),
+            })
+            .collect(),
+    ))
+}
+
+/// Mastodon's `StatusSource` entity.
+#[derive(Serialize)]
+struct StatusSource {
+    id: String,
+    text: String,
+    spoiler_text: String,
+}
+
+/// `GET /api/v1/statuses/:id/source`: what the author typed, for editing.
+async fn source(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StatusSource>> {
+    auth.require("read:statuses")?;
+    let row = statuses::source(&app.db, &auth.account, &id).await?;
+    Ok(Json(StatusSource {
+        id: row.id.to_string(),
+        text: row.text.unwrap_or_default(),
+        spoiler_text: row.spoiler_text,
+    }))
+}
+
+/// `POST /api/v1/statuses/:id/favourite`
+async fn favourite(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:favourites")?;
+    let row = statuses::favourite(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/unfavourite`
+async fn unfavourite(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:favourites")?;
+    let row = statuses::unfavourite(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct ReblogParams {
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    visibility: Option<String>,
+}
+
+/// `POST /api/v1/statuses/:id/reblog`: answers the reblog, a status of its own with
+/// the original nested in `reblog`.
+async fn reblog(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<ReblogParams>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let row = statuses::reblog(
+        &app.db,
+        &app.urls,
+        &auth.user,
+        &auth.account,
+        &id,
+        p.visibility.as_deref(),
+        auth.token.application_id,
+    )
+    .await
+    .map_err(|e| match e {
+        ReblogError::NotAllowed => {
+            ApiError::new(StatusCode::FORBIDDEN, "This action is not allowed")
+        }
+        ReblogError::Core(e) => e.into(),
+    })?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/unreblog`: answers the original status.
+async fn unreblog(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let row = statuses::unreblog(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/bookmark`
+async fn bookmark(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:bookmarks")?;
+    let row = statuses::bookmark(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/unbookmark`
+async fn unbookmark(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:bookmarks")?;
+    let row = statuses::unbookmark(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/pin`
+async fn pin(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:accounts")?;
+    let row = statuses::pin(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `POST /api/v1/statuses/:id/unpin`
+async fn unpin(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:accounts")?;
+    let row = statuses::unpin(&app.db, &auth.account, &id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+/// `GET /api/v1/statuses/:id/favourited_by`
+async fn favourited_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    uri: Uri,
+    Path(id): Path<String>,
+    Params(q): Params<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<Account>>)> {
+    accounts_who(app, auth, uri, id, q, false).await
+}
+
+/// `GET /api/v1/statuses/:id/reblogged_by`
+async fn reblogged_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    uri: Uri,
+    Path(id): Path<String>,
+    Params(q): Params<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<Account>>)> {
+    accounts_who(app, auth, uri, id, q, true).await
+}
+
+async fn accounts_who(
+    app: App,
+    auth: MaybeAuth,
+    uri: Uri,
+    id: String,
+    q: PageQuery,
+    reblogs: bool,
+) -> ApiResult<(HeaderMap, Json<Vec<Account>>)> {
+    auth.require("read:accounts")?;
+    let page = q.params(pagination::ACCOUNTS)?;
+    let rows = statuses::interacted_by(&app.db, auth.account_id(), &id, reblogs, &page).await?;
+    let headers = link_header(
+        &app,
+        &uri,
+        &page,
+        rows.len(),
+        rows.first().map(|(c, _)| *c),
+        rows.last().map(|(c, _)| *c),
+    );
+    let accounts = rows
+        .iter()
+        .map(|(_, a)| to_mastodon::account(&app.urls, a))
+        .collect();
+    Ok((headers, Json(accounts)))
 }

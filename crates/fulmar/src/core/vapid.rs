@@ -11,8 +11,8 @@ use base64::Engine as _;
 use fulmar_store::{instance as store, Db};
 use serde::{Deserialize, Serialize};
 
-use crate::core::error::CoreResult;
-use crate::core::time::now_ms;
+use super::error::CoreResult;
+use super::time::now_ms;
 
 const SETTING: &str = "vapid_key";
 
