@@ -240,6 +240,22 @@ describe("masto.js 7 against Fulmar", { timeout: 300_000 }, () => {
     });
   });
 
+  test("client_credentials: an app token verifies the app, not a user", async () => {
+    assert.ok(app, "needs the app");
+    const token = await oauth.token.create({
+      grantType: "client_credentials",
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      redirectUri: ALICE_REDIRECT,
+      scope: "read",
+    });
+    assert.equal(token.scope, "read");
+    const appClient = rest(token.accessToken);
+    assert.equal((await appClient.v1.apps.verifyCredentials()).name, "Fulmar interop (masto.js)");
+    await rejectsWith(appClient.v1.accounts.verifyCredentials(), 422, "no user behind the token");
+    assert.ok(Array.isArray(await appClient.v1.timelines.public.list()));
+  });
+
   test("a forged CSRF token gets no code", async () => {
     assert.ok(app, "needs the app");
     const url = new URL("/oauth/authorize", base);
@@ -286,6 +302,23 @@ describe("masto.js 7 against Fulmar", { timeout: 300_000 }, () => {
     assert.equal(post.favouritesCount, 0);
     assert.deepEqual(post.mediaAttachments, []);
     s.bobPost = post;
+  });
+
+  test("a post the way Elk sends it (JSON with nulls and empty lists)", async () => {
+    assert.ok(alice, "needs alice");
+    const post = await alice.v1.statuses.create({
+      status: "Posted like Elk",
+      inReplyToId: null,
+      mediaIds: [],
+      sensitive: false,
+      spoilerText: "",
+      visibility: "unlisted",
+      poll: null,
+      language: "en",
+    });
+    assert.equal(post.visibility, "unlisted");
+    assert.equal(post.spoilerText, "");
+    assert.equal(post.inReplyToId, null);
   });
 
   test("alice replies", async () => {

@@ -167,6 +167,29 @@ def test_sign_in_with_email_without_pkce(server, bob):
     STATE["bob_id"] = me.id
 
 
+def test_out_of_band_code_for_scripts(server):
+    """Mastodon.py's defaults: redirect_uris urn:ietf:wg:oauth:2.0:oob, where the
+    server shows the code on a page for the person to paste into the script."""
+    client_id, client_secret = Mastodon.create_app(
+        "Fulmar interop (oob)", api_base_url=server.base, request_timeout=REQUEST_TIMEOUT)
+    client = new_client(server, client_id=client_id, client_secret=client_secret)
+    url = client.auth_request_url(allow_http=True)
+    session = requests.Session()
+    page = session.get(url, timeout=REQUEST_TIMEOUT)
+    assert page.status_code == 200, page.text[:500]
+    [form] = [f for f in browser.parse_forms(page.text) if f.has_password()]
+    data = browser._submit_data(form, browser._credentials(form, server.users["alice"], PASSWORD))
+    shown = session.post(requests.compat.urljoin(page.url, form.action or page.url), data=data,
+                         allow_redirects=False, timeout=REQUEST_TIMEOUT)
+    assert shown.status_code == 200, f"{shown.status_code} {shown.headers.get('Location')}"
+    assert "text/html" in shown.headers.get("Content-Type", "")
+    codes = re.findall(r'value="([A-Za-z0-9_-]{20,})"|<code>([A-Za-z0-9_-]{20,})</code>', shown.text)
+    codes = [a or b for a, b in codes]
+    assert len(set(codes)) == 1, f"one code on the page: {shown.text[:2000]}"
+    client.log_in(code=codes[0], allow_http=True)
+    assert client.account_verify_credentials().username == server.users["alice"]
+
+
 def test_pkce_code_needs_its_verifier(server, app_credentials):
     client_id, client_secret = app_credentials
     # As Doorkeeper (Mastodon's OAuth library) answers: a missing verifier is
