@@ -485,6 +485,10 @@ describe("masto.js 7 against Fulmar", { timeout: 300_000 }, () => {
     assert.ok(reference.length >= 4);
     const pages = await allPages(bob.v1.notifications.list({ limit: 2 }));
     checkPages(pages, reference, 2, "notifications");
+    // types[] must survive into every Link URL, or page 2 would hold other types.
+    const wanted = ["mention", "favourite"];
+    const filtered = await allPages(bob.v1.notifications.list({ types: wanted, limit: 1 }));
+    checkPages(filtered, reference.filter((n) => wanted.includes(n.type)), 1, "types[] paging");
   });
 
   // --- bad input -------------------------------------------------------------------------
