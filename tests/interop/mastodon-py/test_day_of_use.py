@@ -77,9 +77,6 @@ def test_update_credentials(carol, users):
     assert again.discoverable is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Fulmar bug: URLs in an account's note and field values are not linkified "
-    "(Mastodon renders both as HTML with <a href=...> links)"))
 def test_profile_links_are_linkified(carol):
     me = carol.account_update_credentials(
         note="My site: https://carol.example/about",
