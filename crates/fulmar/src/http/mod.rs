@@ -36,7 +36,8 @@ pub fn router(app: App) -> Router {
         .merge(mastodon::routes())
         .merge(oauth::routes())
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY));
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn(json_errors));
     // Inside CORS, so that preflights are not counted and a 429 still carries CORS
     // headers a browser app can read.
     if let Some(limiter) = rate_limit::RateLimiter::new(app.config.rate_limit) {
@@ -47,6 +48,46 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn(limit_uri))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
+}
+
+/// Turns error responses that are not JSON into `{"error": ...}` bodies. Fulmar's own
+/// handlers always answer errors through `ApiError`, but axum's extractors (a wrong
+/// method, a query string that does not parse) and tower-http's body limit answer in
+/// plain text or with an empty body; clients and peers expect JSON everywhere. HTML
+/// error pages (the OAuth sign-in page) are left alone, and the original text, which
+/// says what was wrong, becomes the message.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.contains("json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    let mut fixed = ApiError::new(status, message).into_response();
+    // Keep headers such as `Allow` (405) and `Retry-After`.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

@@ -368,3 +368,33 @@ db_test!(health_answers_when_ready, |app: TestApp| async move {
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "OK");
 });
+
+db_test!(framework_errors_are_json_too, |app: TestApp| async move {
+    // A wrong method: 405 with the Allow header kept.
+    let res = app
+        .client
+        .post(app.url("/.well-known/webfinger"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(res.headers().contains_key("allow"));
+    assert_eq!(error_of(res).await, "Method Not Allowed");
+    // A query string the extractor cannot read.
+    let res = app
+        .get("/.well-known/webfinger?resource=acct:a@fulmar.test&resource=acct:b@fulmar.test")
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(error_of(res).await.contains("duplicate field"));
+    // A body over the 1 MB limit.
+    let res = app
+        .client
+        .post(app.url("/api/v1/apps"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    error_of(res).await;
+});
