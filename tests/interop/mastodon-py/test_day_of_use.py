@@ -78,12 +78,15 @@ def test_update_credentials(carol, users):
 
 
 def test_profile_links_are_linkified(carol):
+    # Mastodon renders the note and field values as HTML with links (rel="me" on
+    # field links). Fulmar once returned them as escaped plain text.
     me = carol.account_update_credentials(
         note="My site: https://carol.example/about",
         fields=[("Website", "https://carol.example/")],
     )
     assert 'href="https://carol.example/"' in me.fields[0].value, me.fields[0].value
     assert 'href="https://carol.example/about"' in me.note, me.note
+    assert re.search(r'rel="[^"]*\bme\b', me.fields[0].value), me.fields[0].value
 
 
 def test_lookup_and_search(carol, dave, users):
