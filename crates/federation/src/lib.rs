@@ -6,6 +6,8 @@
 //! plain values (`from_activitypub`), and it signs and verifies.
 
 pub mod actor;
+pub mod client;
+pub mod from_activitypub;
 pub mod collection;
 pub mod context;
 pub mod keys;
