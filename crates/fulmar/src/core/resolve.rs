@@ -242,7 +242,9 @@ async fn store_actor(app: &App, actor: &RemoteActor, domain: &str) -> ResolveRes
 }
 
 fn parse_time(text: &str) -> Option<i64> {
+    // RFC 3339, or with a `-0700` offset as Threads writes it.
     chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()
         .map(|t| t.timestamp_millis())
 }
