@@ -193,6 +193,8 @@ fn peer(base: String, other_actor: Option<String>, reader_actor: String) -> Rout
         let resource = q.get("resource").cloned().unwrap_or_default();
         let href = if resource == format!("acct:bob@{host}") {
             format!("{base}/users/bob")
+        } else if resource == format!("acct:tobi@{host}") {
+            format!("{base}/gts/tobi")
         } else if resource == format!("acct:mallory@{host}") {
             match other {
                 Some(o) => o,
@@ -258,8 +260,27 @@ fn peer(base: String, other_actor: Option<String>, reader_actor: String) -> Rout
             "tag": if n == 3 { json!({"type": "Mention", "href": reader}) } else { json!([]) }
         }))
     }
+    fn gts_key(base: &str) -> Value {
+        json!({"id": format!("{base}/gts/tobi/main-key"), "owner": format!("{base}/gts/tobi"),
+            "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nGTS\n-----END PUBLIC KEY-----\n"})
+    }
+    async fn gts_actor(State((base, ..)): State<S>) -> Response {
+        activity(json!({
+            "id": format!("{base}/gts/tobi"), "type": "Person", "preferredUsername": "tobi",
+            "inbox": format!("{base}/gts/tobi/inbox"), "publicKey": gts_key(&base)
+        }))
+    }
+    async fn gts_stub(State((base, ..)): State<S>) -> Response {
+        // GoToSocial answers a key id without fragment with a stub actor.
+        activity(json!({
+            "id": format!("{base}/gts/tobi"), "type": "Person", "preferredUsername": "tobi",
+            "publicKey": gts_key(&base)
+        }))
+    }
     Router::new()
         .route("/.well-known/webfinger", get(webfinger))
+        .route("/gts/tobi", get(gts_actor))
+        .route("/gts/tobi/main-key", get(gts_stub))
         .route("/users/{name}", get(actor))
         .route("/notes/{n}", get(note))
         .route(
@@ -417,3 +438,43 @@ async fn private_addresses_are_refused_outside_dev_mode() {
     let err = client.get_json("http://example.com/x").await.unwrap_err();
     assert!(matches!(err, ClientError::Scheme(_)), "{err}");
 }
+
+fed_test!(fetches_keys_of_both_shapes, |backend| async move {
+    let a = dev_server(backend).await;
+    let b = dev_server(backend).await;
+    b.create_user("alice").await;
+    // Mastodon/Fulmar style: `actor#main-key`, served by the actor document.
+    let key_id = b.app.urls.key_id("alice");
+    let key = fulmar::core::resolve::fetch_key(&a.app, &key_id, false)
+        .await
+        .unwrap();
+    assert_eq!(key.owner, b.app.urls.actor("alice"));
+    let expected = fulmar_store::keys::by_key_id(b.db(), &key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.public_key_pem, expected.public_key_pem);
+    // Cached: the same answer without B (stopped now).
+    b.stop().await;
+    let again = fulmar::core::resolve::fetch_key(&a.app, &key_id, false)
+        .await
+        .unwrap();
+    assert_eq!(again, key);
+    // A forced refetch fails cleanly while B is down.
+    assert!(fulmar::core::resolve::fetch_key(&a.app, &key_id, true)
+        .await
+        .is_err());
+
+    // GoToSocial style: a key id without fragment, answered by a stub actor.
+    let reader = a.app.urls.actor("reader");
+    let base = serve(move |b| peer(b, None, reader)).await;
+    let key = fulmar::core::resolve::fetch_key(&a.app, &format!("{base}/gts/tobi/main-key"), false)
+        .await
+        .unwrap();
+    assert_eq!(key.owner, format!("{base}/gts/tobi"));
+    assert!(key.public_key_pem.contains("GTS"));
+    // An unknown key id is an error, not a panic.
+    assert!(fulmar::core::resolve::fetch_key(&a.app, &format!("{base}/nope#k"), false)
+        .await
+        .is_err());
+});
