@@ -143,22 +143,12 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
     // IPv4-compatible ::a.b.c.d (deprecated, but still parsed by some stacks).
     if s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback() {
-        let v4 = Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        );
+        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
         return is_public_v4(v4);
     }
     // NAT64 64:ff9b::/96 embeds an IPv4 address.
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
-        let v4 = Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        );
+        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
         return is_public_v4(v4);
     }
     !(ip.is_unspecified()
@@ -215,9 +205,8 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -250,7 +239,8 @@ fn is_json_type(content_type: &str, allow_plain_json: bool) -> bool {
         .to_ascii_lowercase();
     essence == "application/activity+json"
         || essence == "application/ld+json"
-        || (allow_plain_json && (essence == "application/json" || essence == "application/jrd+json"))
+        || (allow_plain_json
+            && (essence == "application/json" || essence == "application/jrd+json"))
 }
 
 impl Client {
@@ -280,9 +270,7 @@ impl Client {
 
     /// Fetches an ActivityPub document with a signed GET.
     pub async fn get_activity(&self, url: &str, signer: &Signer) -> Result<Value, ClientError> {
-        let (ct, body) = self
-            .get(url, ACCEPT_ACTIVITY, Some(signer))
-            .await?;
+        let (ct, body) = self.get(url, ACCEPT_ACTIVITY, Some(signer)).await?;
         // Mastodon accepts activity+json, ld+json and plain json answers.
         if !is_json_type(&ct, true) || ct.contains("jrd") {
             return Err(ClientError::BadContentType(ct));
@@ -388,7 +376,11 @@ impl Client {
     /// Looks up `acct:user@host` at `https://host/.well-known/webfinger` (http in
     /// development mode) and returns the actor id its `self` link names.
     pub async fn webfinger(&self, user: &str, host: &str) -> Result<String, ClientError> {
-        let scheme = if self.config.allow_private { "http" } else { "https" };
+        let scheme = if self.config.allow_private {
+            "http"
+        } else {
+            "https"
+        };
         let mut url = Url::parse(&format!("{scheme}://{host}/.well-known/webfinger"))
             .map_err(|_| ClientError::BadUrl(host.to_owned()))?;
         url.query_pairs_mut()
@@ -396,7 +388,8 @@ impl Client {
         let doc = self.get_json(url.as_str()).await?;
         let jrd: crate::webfinger::Jrd =
             serde_json::from_value(doc).map_err(|e| ClientError::BadJson(e.to_string()))?;
-        self_link(&jrd).ok_or_else(|| ClientError::BadJson("no self link of an ActivityPub type".into()))
+        self_link(&jrd)
+            .ok_or_else(|| ClientError::BadJson("no self link of an ActivityPub type".into()))
     }
 }
 
@@ -503,7 +496,12 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(!is_public_ip(ip), "{ip} should be refused");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(is_public_ip(ip), "{ip} should be allowed");
         }
@@ -532,7 +530,10 @@ mod tests {
             check_url("ftp://example.com/x", true),
             Err(ClientError::Scheme(_))
         ));
-        assert!(matches!(check_url("not a url", false), Err(ClientError::BadUrl(_))));
+        assert!(matches!(
+            check_url("not a url", false),
+            Err(ClientError::BadUrl(_))
+        ));
         assert!(check_url("https://example.com/x", false).is_ok());
         assert!(check_url("http://127.0.0.1:3000/x", true).is_ok());
     }

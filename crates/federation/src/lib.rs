@@ -7,9 +7,9 @@
 
 pub mod actor;
 pub mod client;
-pub mod from_activitypub;
 pub mod collection;
 pub mod context;
+pub mod from_activitypub;
 pub mod keys;
 pub mod nodeinfo;
 pub mod signatures;

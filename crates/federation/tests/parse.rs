@@ -18,9 +18,15 @@ fn mastodon_actor_and_note() {
     assert_eq!(a.kind, "Person");
     assert_eq!(a.preferred_username, "Gargron");
     assert_eq!(a.url.as_deref(), Some("https://mastodon.example/@Gargron"));
-    assert_eq!(a.shared_inbox.as_deref(), Some("https://mastodon.example/inbox"));
+    assert_eq!(
+        a.shared_inbox.as_deref(),
+        Some("https://mastodon.example/inbox")
+    );
     assert_eq!(a.public_keys.len(), 1);
-    assert_eq!(a.public_keys[0].id, "https://mastodon.example/users/Gargron#main-key");
+    assert_eq!(
+        a.public_keys[0].id,
+        "https://mastodon.example/users/Gargron#main-key"
+    );
     assert!(a.icon.as_deref().unwrap().ends_with("a.jpg"));
     assert!(a.image.as_deref().unwrap().ends_with("h.png"));
     assert_eq!(a.fields[0].0, "Patreon");
@@ -35,7 +41,10 @@ fn mastodon_actor_and_note() {
 
     let n = parse_object(&fixture("mastodon/note.json")).unwrap();
     assert_eq!(n.attributed_to, "https://mastodon.example/users/Gargron");
-    assert_eq!(n.in_reply_to.as_deref(), Some("https://other.example/users/bob/statuses/1"));
+    assert_eq!(
+        n.in_reply_to.as_deref(),
+        Some("https://other.example/users/bob/statuses/1")
+    );
     assert_eq!(n.mentions, vec!["https://other.example/users/bob"]);
     assert_eq!(n.hashtags, vec!["fediverse"]);
     assert_eq!(n.language().as_deref(), Some("en"));
@@ -51,11 +60,19 @@ fn mastodon_actor_and_note() {
 fn gotosocial_scalars_and_key_stub() {
     let a = parse_actor(&fixture("gotosocial/actor.json")).unwrap();
     assert!(a.manually_approves_followers);
-    assert_eq!(a.public_keys[0].id, "https://gts.example/users/tobi/main-key");
-    assert_eq!(a.fields, vec![("pronouns".to_owned(), "they/them".to_owned())]);
+    assert_eq!(
+        a.public_keys[0].id,
+        "https://gts.example/users/tobi/main-key"
+    );
+    assert_eq!(
+        a.fields,
+        vec![("pronouns".to_owned(), "they/them".to_owned())]
+    );
     let stub = parse_actor(&fixture("gotosocial/key_stub.json")).unwrap();
     assert_eq!(
-        stub.key(Some("https://gts.example/users/tobi/main-key")).unwrap().owner,
+        stub.key(Some("https://gts.example/users/tobi/main-key"))
+            .unwrap()
+            .owner,
         "https://gts.example/users/tobi"
     );
     let n = parse_object(&fixture("gotosocial/note.json")).unwrap();
@@ -77,7 +94,13 @@ fn misskey_quotes_and_unlisted() {
         Some("https://mastodon.example/users/Gargron/statuses/113000000000000001")
     );
     assert_eq!(n.in_reply_to, None);
-    assert_eq!(visibility(&n, Some("https://misskey.example/users/9abcdefghi/followers")), "unlisted");
+    assert_eq!(
+        visibility(
+            &n,
+            Some("https://misskey.example/users/9abcdefghi/followers")
+        ),
+        "unlisted"
+    );
 }
 
 #[test]
@@ -86,18 +109,27 @@ fn threads_actor_and_post() {
     assert_eq!(a.preferred_username, "mosseri");
     assert_eq!(a.indexable, Some(false));
     let n = parse_object(&fixture("threads/note.json")).unwrap();
-    assert_eq!(n.url.as_deref(), Some("https://www.threads.net/@mosseri/post/C9abcdefGHI"));
+    assert_eq!(
+        n.url.as_deref(),
+        Some("https://www.threads.net/@mosseri/post/C9abcdefGHI")
+    );
     assert_eq!(visibility(&n, None), "public");
 }
 
 #[test]
 fn pleroma_direct_note() {
     let a = parse_actor(&fixture("pleroma/actor.json")).unwrap();
-    assert_eq!(a.shared_inbox.as_deref(), Some("https://pleroma.example/inbox"));
+    assert_eq!(
+        a.shared_inbox.as_deref(),
+        Some("https://pleroma.example/inbox")
+    );
     let n = parse_object(&fixture("pleroma/note.json")).unwrap();
     assert!(!n.sensitive, "null sensitive is false");
     assert_eq!(n.context.as_deref(), n.conversation.as_deref());
-    assert_eq!(visibility(&n, Some("https://pleroma.example/users/lain/followers")), "direct");
+    assert_eq!(
+        visibility(&n, Some("https://pleroma.example/users/lain/followers")),
+        "direct"
+    );
 }
 
 #[test]
@@ -118,7 +150,10 @@ fn followers_only_is_private() {
         "to": "https://a.example/u/x/followers", "content": "hi"
     }))
     .unwrap();
-    assert_eq!(visibility(&n, Some("https://a.example/u/x/followers")), "private");
+    assert_eq!(
+        visibility(&n, Some("https://a.example/u/x/followers")),
+        "private"
+    );
     assert_eq!(visibility(&n, None), "direct");
 }
 

@@ -39,7 +39,8 @@ pub struct RemoteAccount {
 /// Inserts a remote account or refreshes the stored one with the same `uri`; returns
 /// its id.
 pub async fn upsert_account(db: &Db, a: &RemoteAccount) -> Result<i64> {
-    let sql = "INSERT INTO accounts (id, username, domain, display_name, note, uri, url, actor_type, \
+    let sql =
+        "INSERT INTO accounts (id, username, domain, display_name, note, uri, url, actor_type, \
          inbox_url, outbox_url, shared_inbox_url, followers_url, following_url, featured_url, \
          featured_tags_url, avatar_url, header_url, fields, also_known_as, locked, bot, \
          discoverable, indexable, created_at, updated_at, fetched_at) \
@@ -147,7 +148,12 @@ pub async fn status_by_uri(db: &Db, uri: &str) -> Result<Option<StatusRow>> {
 }
 
 /// Records the type and title of a non-Note object.
-pub async fn set_object_type(db: &Db, status_id: i64, kind: &str, title: Option<&str>) -> Result<()> {
+pub async fn set_object_type(
+    db: &Db,
+    status_id: i64,
+    kind: &str,
+    title: Option<&str>,
+) -> Result<()> {
     with_pool!(db, p => sqlx::query("UPDATE statuses SET object_type = $2, title = $3 WHERE id = $1")
         .bind(status_id)
         .bind(kind)

@@ -211,8 +211,7 @@ async fn store_actor(app: &App, actor: &RemoteActor, domain: &str) -> ResolveRes
         avatar_url: actor.icon.clone(),
         header_url: actor.image.clone(),
         fields: serde_json::Value::Array(fields).to_string(),
-        also_known_as: serde_json::to_string(&actor.also_known_as)
-            .unwrap_or_else(|_| "[]".into()),
+        also_known_as: serde_json::to_string(&actor.also_known_as).unwrap_or_else(|_| "[]".into()),
         locked: actor.manually_approves_followers,
         bot: actor.is_bot(),
         discoverable: actor.discoverable.unwrap_or(false),
@@ -281,7 +280,9 @@ pub async fn fetch_key(app: &App, key_id: &str, refresh: bool) -> ResolveResult<
     let owner = match parse_actor(&doc) {
         Ok(actor) if actor.key(Some(key_id)).is_some() => actor.id.clone(),
         _ => {
-            let o = doc.as_object().ok_or_else(|| invalid("not a key document"))?;
+            let o = doc
+                .as_object()
+                .ok_or_else(|| invalid("not a key document"))?;
             o.get("owner")
                 .and_then(ap::id_of)
                 .or_else(|| {
@@ -335,7 +336,9 @@ pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     let doc = app.client.get_activity(url, &app.instance_signer).await?;
     let obj = parse_object(&doc)?;
     if authority(&obj.id) != authority(url) {
-        return Err(invalid("the object id is on another host than its document"));
+        return Err(invalid(
+            "the object id is on another host than its document",
+        ));
     }
     if obj.id != url {
         if let Some(row) = remote::status_by_uri(&app.db, &obj.id).await? {

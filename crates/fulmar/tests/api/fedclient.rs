@@ -116,7 +116,9 @@ fed_test!(resolves_accounts_across_two_servers, |backend| async move {
     assert_eq!(key.account_id, Some(row.id));
     assert_eq!(key.owner_uri, b.app.urls.actor("alice"));
     assert!(key.public_key_pem.contains("BEGIN PUBLIC KEY"));
-    let fetched = fulmar_store::remote::fetched_at(a.db(), row.id).await.unwrap();
+    let fetched = fulmar_store::remote::fetched_at(a.db(), row.id)
+        .await
+        .unwrap();
     assert!(fetched.is_some());
 
     // Again, as `user@host` and through lookup: the cache answers.
@@ -132,7 +134,9 @@ fed_test!(resolves_accounts_across_two_servers, |backend| async move {
     assert_eq!(status, 200);
     assert_eq!(looked["id"], alice["id"]);
     assert_eq!(
-        fulmar_store::remote::fetched_at(a.db(), row.id).await.unwrap(),
+        fulmar_store::remote::fetched_at(a.db(), row.id)
+            .await
+            .unwrap(),
         fetched,
         "no second fetch"
     );
@@ -171,9 +175,7 @@ fed_test!(lookup_resolves_a_remote_account, |backend| async move {
     // Resolving needs a token in search.
     let res = a
         .client
-        .get(a.url(&format!(
-            "/api/v2/search?resolve=true&q=carol@{b_domain}"
-        )))
+        .get(a.url(&format!("/api/v2/search?resolve=true&q=carol@{b_domain}")))
         .send()
         .await
         .unwrap();
@@ -214,9 +216,16 @@ fn peer(base: String, other_actor: Option<String>, reader_actor: String) -> Rout
             .into_response()
     }
     fn activity(v: Value) -> Response {
-        ([(header::CONTENT_TYPE, "application/activity+json")], v.to_string()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/activity+json")],
+            v.to_string(),
+        )
+            .into_response()
     }
-    async fn actor(State((base, ..)): State<S>, axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    async fn actor(
+        State((base, ..)): State<S>,
+        axum::extract::Path(name): axum::extract::Path<String>,
+    ) -> Response {
         activity(json!({
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": format!("{base}/users/{name}"),
@@ -333,7 +342,10 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.shared_inbox_url.as_deref(), Some(format!("{base}/inbox").as_str()));
+    assert_eq!(
+        row.shared_inbox_url.as_deref(),
+        Some(format!("{base}/inbox").as_str())
+    );
 
     // A public note.
     let s = search(&a, &token, &format!("{base}/notes/1")).await;
@@ -393,11 +405,15 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
     config.timeout = Duration::from_millis(300);
     let impatient = Client::new(config).unwrap();
     assert!(matches!(
-        impatient.get_activity(&format!("{base}/slow"), &signer).await,
+        impatient
+            .get_activity(&format!("{base}/slow"), &signer)
+            .await,
         Err(ClientError::Timeout)
     ));
     assert!(matches!(
-        client.get_activity(&format!("{base}/notes/1"), &signer).await,
+        client
+            .get_activity(&format!("{base}/notes/1"), &signer)
+            .await,
         Ok(Value::Object(_))
     ));
 });
@@ -412,8 +428,7 @@ async fn private_addresses_are_refused_outside_dev_mode() {
         fulmar_federation::client::Signer {
             key_id: "https://fulmar.test/actor#main-key".into(),
             key: std::sync::Arc::new(
-                fulmar_federation::signatures::SigningKey::from_pem(&pair.private_key_pem)
-                    .unwrap(),
+                fulmar_federation::signatures::SigningKey::from_pem(&pair.private_key_pem).unwrap(),
             ),
         }
     };
@@ -474,7 +489,9 @@ fed_test!(fetches_keys_of_both_shapes, |backend| async move {
     assert_eq!(key.owner, format!("{base}/gts/tobi"));
     assert!(key.public_key_pem.contains("GTS"));
     // An unknown key id is an error, not a panic.
-    assert!(fulmar::core::resolve::fetch_key(&a.app, &format!("{base}/nope#k"), false)
-        .await
-        .is_err());
+    assert!(
+        fulmar::core::resolve::fetch_key(&a.app, &format!("{base}/nope#k"), false)
+            .await
+            .is_err()
+    );
 });

@@ -203,7 +203,9 @@ async fn search(
                             account_rows.retain(|a| a.id != row.id);
                             account_rows.insert(0, row);
                         }
-                        Err(e) => tracing::info!(error = %e, "resolving {user_q}@{domain_q} failed"),
+                        Err(e) => {
+                            tracing::info!(error = %e, "resolving {user_q}@{domain_q} failed")
+                        }
                     }
                 }
             }
