@@ -250,6 +250,8 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve names itself, past the address checks.
+            .no_proxy()
             .use_rustls_tls()
             .https_only(!config.allow_private);
         if !config.allow_private {
@@ -561,6 +563,38 @@ mod tests {
             client.get_json("https://localhost/x").await,
             Err(ClientError::Forbidden(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_private_addresses() {
+        use std::str::FromStr as _;
+        // `localhost` resolves from the hosts file, without any network traffic.
+        let name = Name::from_str("localhost").unwrap();
+        let err = match PublicOnlyResolver.resolve(name).await {
+            Ok(_) => panic!("localhost resolved to a public address"),
+            Err(e) => e,
+        };
+        assert!(err.to_string().contains("forbidden address"), "{err}");
+    }
+
+    #[test]
+    fn self_links_are_chosen_by_type() {
+        let jrd: crate::webfinger::Jrd = serde_json::from_value(serde_json::json!({
+            "subject": "acct:a@x.example",
+            "links": [
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": "https://x.example/@a"},
+                {"rel": "self", "type": "text/html", "href": "https://x.example/wrong"},
+                {"rel": "self", "type": "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"", "href": "https://x.example/users/a"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            self_link(&jrd).as_deref(),
+            Some("https://x.example/users/a")
+        );
+        let none: crate::webfinger::Jrd =
+            serde_json::from_value(serde_json::json!({"subject": "acct:a@x.example"})).unwrap();
+        assert_eq!(self_link(&none), None);
     }
 
     #[test]

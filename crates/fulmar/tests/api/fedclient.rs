@@ -79,6 +79,17 @@ async fn search(app: &TestApp, token: &str, q: &str) -> Value {
     body
 }
 
+/// An entity with the peer's and our own random ports replaced by fixed names, so
+/// that snapshots do not depend on them.
+fn normalized(v: &Value, peer: &str, ours: &str) -> Value {
+    let text = v
+        .to_string()
+        .replace(peer, "http://peer.test")
+        .replace(&authority(peer), "peer.test")
+        .replace(ours, "http://fulmar.test");
+    serde_json::from_str(&text).unwrap()
+}
+
 fn authority(base: &str) -> String {
     base.trim_start_matches("http://").to_owned()
 }
@@ -306,6 +317,26 @@ fn peer(base: String, other_actor: Option<String>, reader_actor: String) -> Rout
             }),
         )
         .route("/loop", get(|| async { Redirect::temporary("/loop") }))
+        .route("/hop", get(|| async { Redirect::temporary("/echo") }))
+        .route(
+            "/echo",
+            get(|headers: axum::http::HeaderMap| async move {
+                let h = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                activity(json!({
+                    "user-agent": h("user-agent"),
+                    "signature": h("signature"),
+                    "accept": h("accept"),
+                    "host": h("host"),
+                    "date": h("date"),
+                }))
+            }),
+        )
         .route(
             "/slow",
             get(|| async {
@@ -338,6 +369,11 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
     assert_eq!(bob["avatar"], format!("{base}/avatar.png"));
     assert_eq!(bob["note"], "<p>Hi</p>");
     assert_eq!(bob["fields"][0]["name"], "Site");
+    insta::assert_json_snapshot!(
+        "fedclient_remote_account",
+        normalized(bob, &base, a.app.urls.base()),
+        {".id" => "[id]", ".created_at" => "[date]"}
+    );
     let row = fulmar_store::accounts::by_uri(a.db(), &format!("{base}/users/bob"))
         .await
         .unwrap()
@@ -356,6 +392,12 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
     assert_eq!(status["content"], "<p>note 1</p>");
     assert_eq!(status["language"], "en");
     assert_eq!(status["created_at"], "2024-05-01T10:00:00.000Z");
+    insta::assert_json_snapshot!(
+        "fedclient_remote_status",
+        normalized(status, &base, a.app.urls.base()),
+        {".id" => "[id]", ".account.id" => "[id]", ".account.created_at" => "[date]",
+         ".account.last_status_at" => "[date]"}
+    );
     // Unlisted (Public in cc), followers-only and direct.
     let s = search(&a, &token, &format!("{base}/notes/4")).await;
     assert_eq!(s["statuses"][0]["visibility"], "unlisted", "{s}");
@@ -401,6 +443,35 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
         client.get_activity(&format!("{base}/loop"), &signer).await,
         Err(ClientError::Redirects)
     ));
+    // GETs are signed by the instance actor and say who is asking, after a redirect too.
+    let echo = a
+        .app
+        .client
+        .get_activity(&format!("{base}/hop"), &signer)
+        .await
+        .unwrap();
+    assert_eq!(
+        echo["user-agent"],
+        format!(
+            "Fulmar/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            a.app.urls.base()
+        )
+    );
+    let sig = echo["signature"].as_str().unwrap();
+    assert!(
+        sig.contains(&format!("keyId=\"{}\"", a.app.urls.instance_actor_key_id())),
+        "{sig}"
+    );
+    assert!(
+        sig.contains("headers=\"(request-target) host date\""),
+        "{sig}"
+    );
+    assert!(echo["accept"]
+        .as_str()
+        .unwrap()
+        .starts_with("application/activity+json"));
+    assert_eq!(echo["host"], host);
     let mut config = ClientConfig::new("http://fulmar.test", true);
     config.timeout = Duration::from_millis(300);
     let impatient = Client::new(config).unwrap();
