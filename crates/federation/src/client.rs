@@ -272,17 +272,28 @@ impl Client {
 
     /// Fetches an ActivityPub document with a signed GET.
     pub async fn get_activity(&self, url: &str, signer: &Signer) -> Result<Value, ClientError> {
-        let (ct, body) = self.get(url, ACCEPT_ACTIVITY, Some(signer)).await?;
+        self.get_activity_from(url, signer).await.map(|(_, v)| v)
+    }
+
+    /// Like [`Client::get_activity`], also returning the URL the document was finally
+    /// served from (after redirects): the document speaks for that origin only.
+    pub async fn get_activity_from(
+        &self,
+        url: &str,
+        signer: &Signer,
+    ) -> Result<(Url, Value), ClientError> {
+        let (final_url, ct, body) = self.get(url, ACCEPT_ACTIVITY, Some(signer)).await?;
         // Mastodon accepts activity+json, ld+json and plain json answers.
         if !is_json_type(&ct, true) || ct.contains("jrd") {
             return Err(ClientError::BadContentType(ct));
         }
-        serde_json::from_slice(&body).map_err(|e| ClientError::BadJson(e.to_string()))
+        let doc = serde_json::from_slice(&body).map_err(|e| ClientError::BadJson(e.to_string()))?;
+        Ok((final_url, doc))
     }
 
     /// Fetches a plain JSON document (WebFinger JRD, NodeInfo), unsigned.
     pub async fn get_json(&self, url: &str) -> Result<Value, ClientError> {
-        let (ct, body) = self
+        let (_, ct, body) = self
             .get(url, "application/jrd+json, application/json", None)
             .await?;
         if !ct.is_empty() && !is_json_type(&ct, true) {
@@ -324,13 +335,13 @@ impl Client {
     }
 
     /// A GET that follows up to [`MAX_REDIRECTS`] redirects, checking each hop, and
-    /// returns the final content type and body.
+    /// returns the final URL, content type and body.
     async fn get(
         &self,
         url: &str,
         accept: &'static str,
         signer: Option<&Signer>,
-    ) -> Result<(String, Vec<u8>), ClientError> {
+    ) -> Result<(Url, String, Vec<u8>), ClientError> {
         let mut current = check_url(url, self.config.allow_private)?;
         for _ in 0..=MAX_REDIRECTS {
             let mut headers = HeaderMap::new();
@@ -368,7 +379,7 @@ impl Client {
                 .unwrap_or_default()
                 .to_owned();
             let body = read_limited(res, self.config.max_body).await?;
-            return Ok((ct, body));
+            return Ok((current, ct, body));
         }
         Err(ClientError::Redirects)
     }

@@ -151,12 +151,37 @@ async fn refresh(app: &App, row: AccountRow) -> AccountRow {
 /// Fetches and parses an actor, signed by the instance actor. The document's id must
 /// be on the host it was fetched from.
 async fn fetch_actor(app: &App, url: &str) -> ResolveResult<RemoteActor> {
-    let doc = app.client.get_activity(url, &app.instance_signer).await?;
-    let actor = parse_actor(&doc)?;
-    if authority(&actor.id) != authority(url) {
-        return Err(invalid("the actor id is on another host than its document"));
+    let doc = fetch_document(app, url).await?;
+    Ok(parse_actor(&doc)?)
+}
+
+/// Fetches a document whose `id` is on the origin that served it. When it is not
+/// (a redirect to another host, a copy served elsewhere), the `id` is fetched once
+/// more and must then match.
+async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_json::Value> {
+    let (served_from, doc) = app
+        .client
+        .get_activity_from(url, &app.instance_signer)
+        .await?;
+    let id = doc
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| invalid("the document has no id"))?
+        .to_owned();
+    if authority(&id) == authority(served_from.as_str()) {
+        return Ok(doc);
     }
-    Ok(actor)
+    let (served_from, doc) = app
+        .client
+        .get_activity_from(&id, &app.instance_signer)
+        .await?;
+    let same = doc.get("id").and_then(serde_json::Value::as_str) == Some(id.as_str());
+    if !same || authority(&id) != authority(served_from.as_str()) {
+        return Err(invalid(
+            "the document's id is on another host than the document",
+        ));
+    }
+    Ok(doc)
 }
 
 /// The round-trip check: `preferredUsername@host-of-id` must WebFinger to the actor's
@@ -333,13 +358,8 @@ pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     if let Some(row) = remote::status_by_uri(&app.db, url).await? {
         return Ok(row);
     }
-    let doc = app.client.get_activity(url, &app.instance_signer).await?;
+    let doc = fetch_document(app, url).await?;
     let obj = parse_object(&doc)?;
-    if authority(&obj.id) != authority(url) {
-        return Err(invalid(
-            "the object id is on another host than its document",
-        ));
-    }
     if obj.id != url {
         if let Some(row) = remote::status_by_uri(&app.db, &obj.id).await? {
             return Ok(row);
