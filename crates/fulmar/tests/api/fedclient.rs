@@ -90,6 +90,12 @@ fn normalized(v: &Value, peer: &str, ours: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// Runs one statement with one id parameter, on either database.
+async fn exec(db: &fulmar_store::Db, sql: &str, id: i64) {
+    fulmar_store::with_pool!(db, p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()))
+        .expect(sql);
+}
+
 fn authority(base: &str) -> String {
     base.trim_start_matches("http://").to_owned()
 }
@@ -166,6 +172,37 @@ fed_test!(resolves_accounts_across_two_servers, |backend| async move {
         )
         .await;
     assert_eq!(status, 404);
+
+    // A day later the account is fetched again and picks up changes.
+    exec(
+        b.db(),
+        "UPDATE accounts SET display_name = 'Alice B' WHERE username = 'alice'",
+        0,
+    )
+    .await;
+    exec(
+        a.db(),
+        "UPDATE accounts SET fetched_at = 1 WHERE id = $1",
+        row.id,
+    )
+    .await;
+    let refreshed = search(&a, &token, &format!("alice@{b_domain}")).await;
+    assert_eq!(refreshed["accounts"][0]["display_name"], "Alice B");
+    assert_eq!(refreshed["accounts"][0]["id"], alice["id"]);
+    let later = fulmar_store::remote::fetched_at(a.db(), row.id)
+        .await
+        .unwrap();
+    assert!(later > fetched);
+    // When its server is down, the stale copy is still found.
+    exec(
+        a.db(),
+        "UPDATE accounts SET fetched_at = 1 WHERE id = $1",
+        row.id,
+    )
+    .await;
+    b.stop().await;
+    let stale = search(&a, &token, &format!("alice@{b_domain}")).await;
+    assert_eq!(stale["accounts"][0]["display_name"], "Alice B");
 });
 
 fed_test!(lookup_resolves_a_remote_account, |backend| async move {
