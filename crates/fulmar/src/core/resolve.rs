@@ -413,6 +413,7 @@ pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
         }
         Err(e) => return Err(e.into()),
     }
+    remote::count_status(&app.db, author.id, published).await?;
     if obj.kind != "Note" {
         remote::set_object_type(&app.db, id, &obj.kind, obj.name.as_deref()).await?;
     }
