@@ -389,6 +389,16 @@ impl Client {
     /// Looks up `acct:user@host` at `https://host/.well-known/webfinger` (http in
     /// development mode) and returns the actor id its `self` link names.
     pub async fn webfinger(&self, user: &str, host: &str) -> Result<String, ClientError> {
+        self.webfinger_jrd(user, host).await.map(|(_, actor)| actor)
+    }
+
+    /// Like [`Client::webfinger`], also returning the JRD's `subject` (which names the
+    /// canonical handle when a server's handles use another domain than its actors).
+    pub async fn webfinger_jrd(
+        &self,
+        user: &str,
+        host: &str,
+    ) -> Result<(String, String), ClientError> {
         let scheme = if self.config.allow_private {
             "http"
         } else {
@@ -401,8 +411,9 @@ impl Client {
         let doc = self.get_json(url.as_str()).await?;
         let jrd: crate::webfinger::Jrd =
             serde_json::from_value(doc).map_err(|e| ClientError::BadJson(e.to_string()))?;
-        self_link(&jrd)
-            .ok_or_else(|| ClientError::BadJson("no self link of an ActivityPub type".into()))
+        let actor = self_link(&jrd)
+            .ok_or_else(|| ClientError::BadJson("no self link of an ActivityPub type".into()))?;
+        Ok((jrd.subject, actor))
     }
 }
 

@@ -75,14 +75,16 @@ pub async fn resolve_account(app: &App, query: &str) -> ResolveResult<AccountRow
         }
         return Ok(refresh(app, row).await);
     }
-    let actor_id = app.client.webfinger(user, &host).await?;
+    let (subject, actor_id) = app.client.webfinger_jrd(user, &host).await?;
     let actor = fetch_actor(app, &actor_id).await?;
     let actor_host = authority(&actor.id).ok_or_else(|| invalid("bad actor id"))?;
-    let domain = if actor.preferred_username.eq_ignore_ascii_case(user) && actor_host == host {
+    let same_user = actor.preferred_username.eq_ignore_ascii_case(user);
+    let subject_is_handle = subject_domain(&subject, user).is_none_or(|d| d == host);
+    let domain = if same_user && actor_host == host && subject_is_handle {
         // The WebFinger answer already confirms this handle.
         host
     } else {
-        confirm(app, &actor).await?
+        confirm(app, &actor, same_user.then_some(host.as_str())).await?
     };
     store_actor(app, &actor, &domain).await
 }
@@ -106,7 +108,7 @@ pub async fn resolve_actor_url(app: &App, url: &str) -> ResolveResult<AccountRow
             return Ok(row);
         }
     }
-    let domain = confirm(app, &actor).await?;
+    let domain = confirm(app, &actor, None).await?;
     store_actor(app, &actor, &domain).await
 }
 
@@ -135,7 +137,7 @@ async fn refresh(app: &App, row: AccountRow) -> AccountRow {
         let domain = if actor.preferred_username.eq_ignore_ascii_case(&row.username) {
             domain
         } else {
-            confirm(app, &actor).await?
+            confirm(app, &actor, None).await?
         };
         store_actor(app, &actor, &domain).await
     };
@@ -185,12 +187,16 @@ async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_json::Value
 }
 
 /// The round-trip check: `preferredUsername@host-of-id` must WebFinger to the actor's
-/// id. Returns the confirmed domain.
-async fn confirm(app: &App, actor: &RemoteActor) -> ResolveResult<String> {
+/// id. Returns the confirmed domain: the host of the id, or the domain the WebFinger
+/// `subject` names (split-domain servers, whose handles are `user@example.com` while
+/// actors live on `social.example.com`) when that domain points at the actor too.
+/// `confirmed` is a domain whose WebFinger already answered with this actor for its
+/// preferred username.
+async fn confirm(app: &App, actor: &RemoteActor, confirmed: Option<&str>) -> ResolveResult<String> {
     let host = authority(&actor.id).ok_or_else(|| invalid("bad actor id"))?;
-    let back = app
+    let (subject, back) = app
         .client
-        .webfinger(&actor.preferred_username, &host)
+        .webfinger_jrd(&actor.preferred_username, &host)
         .await?;
     if back != actor.id {
         return Err(invalid(format!(
@@ -198,7 +204,28 @@ async fn confirm(app: &App, actor: &RemoteActor) -> ResolveResult<String> {
             actor.preferred_username, actor.id
         )));
     }
-    Ok(host)
+    let Some(domain) = subject_domain(&subject, &actor.preferred_username) else {
+        return Ok(host);
+    };
+    if domain == host || Some(domain.as_str()) == confirmed {
+        return Ok(domain);
+    }
+    match app
+        .client
+        .webfinger(&actor.preferred_username, &domain)
+        .await
+    {
+        Ok(again) if again == actor.id => Ok(domain),
+        _ => Ok(host),
+    }
+}
+
+/// The domain of an `acct:user@domain` subject naming `user`.
+fn subject_domain(subject: &str, user: &str) -> Option<String> {
+    let acct = subject.strip_prefix("acct:").unwrap_or(subject);
+    let (u, d) = acct.rsplit_once('@')?;
+    (u.eq_ignore_ascii_case(user) && !d.is_empty() && !d.contains(['/', '@']))
+        .then(|| d.to_lowercase())
 }
 
 /// Stores an actor and its keys; returns the stored row.
@@ -452,4 +479,40 @@ async fn local_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
         .await?
         .filter(|s| s.local && s.reblog_of_id.is_none())
         .ok_or(ResolveError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_name_domains() {
+        assert_eq!(
+            subject_domain("acct:Alice@Example.com", "alice").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            subject_domain("acct:alice@127.0.0.1:3000", "alice").as_deref(),
+            Some("127.0.0.1:3000")
+        );
+        assert_eq!(subject_domain("acct:bob@example.com", "alice"), None);
+        assert_eq!(
+            subject_domain("https://example.com/users/alice", "alice"),
+            None
+        );
+        assert_eq!(subject_domain("acct:alice@", "alice"), None);
+    }
+
+    #[test]
+    fn authorities_keep_ports() {
+        assert_eq!(
+            authority("http://127.0.0.1:8080/users/a").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            authority("https://Social.Example/users/a").as_deref(),
+            Some("social.example")
+        );
+        assert_eq!(authority("not a url"), None);
+    }
 }
