@@ -603,3 +603,82 @@ fed_test!(fetches_keys_of_both_shapes, |backend| async move {
             .is_err()
     );
 });
+
+/// A split-domain peer: handles are `carl@H` while the actor lives on S. Both hosts'
+/// WebFinger point at the actor, with the subject on H.
+fn split_peer(
+    base: String,
+    handle_host: std::sync::Arc<std::sync::OnceLock<String>>,
+    actor_base: Option<String>,
+) -> Router {
+    let serves_actor = actor_base.is_none();
+    let actor_base = actor_base.unwrap_or_else(|| base.clone());
+    let actor_id = format!("{actor_base}/users/carl");
+    let id = actor_id.clone();
+    let mut router = Router::new().route(
+        "/.well-known/webfinger",
+        get(move || {
+            let handle_host = handle_host.clone();
+            let id = id.clone();
+            async move {
+                let h = handle_host.get().cloned().unwrap_or_default();
+                (
+                    [(header::CONTENT_TYPE, "application/jrd+json")],
+                    json!({"subject": format!("acct:carl@{h}"), "links": [
+                        {"rel": "self", "type": "application/activity+json", "href": id}
+                    ]})
+                    .to_string(),
+                )
+            }
+        }),
+    );
+    if serves_actor {
+        router = router.route(
+            "/users/carl",
+            get(move || {
+                let id = actor_id.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/activity+json")],
+                        json!({"id": id, "type": "Person", "preferredUsername": "carl",
+                               "inbox": format!("{id}/inbox")})
+                        .to_string(),
+                    )
+                }
+            }),
+        );
+    }
+    router
+}
+
+fed_test!(
+    split_domain_handles_use_the_subject_domain,
+    |backend| async move {
+        let a = dev_server(backend).await;
+        let (_, token) = a.user_with_token("reader", "read").await;
+        let handle_host = std::sync::Arc::new(std::sync::OnceLock::new());
+        let hh = handle_host.clone();
+        let server = serve(move |b| split_peer(b, hh, None)).await;
+        let hh = handle_host.clone();
+        let s2 = server.clone();
+        let handles = serve(move |b| split_peer(b, hh, Some(s2))).await;
+        handle_host.set(authority(&handles)).unwrap();
+
+        // Asked by the handle, and by the actor's own host: both give the canonical acct.
+        let found = search(&a, &token, &format!("carl@{}", authority(&handles))).await;
+        assert_eq!(
+            found["accounts"][0]["acct"],
+            format!("carl@{}", authority(&handles)),
+            "{found}"
+        );
+        assert_eq!(found["accounts"][0]["uri"], format!("{server}/users/carl"));
+        let by_server = search(&a, &token, &format!("@carl@{}", authority(&server))).await;
+        assert_eq!(by_server["accounts"][0]["id"], found["accounts"][0]["id"]);
+        assert_eq!(
+            by_server["accounts"][0]["acct"],
+            format!("carl@{}", authority(&handles))
+        );
+        let by_url = search(&a, &token, &format!("{server}/users/carl")).await;
+        assert_eq!(by_url["accounts"][0]["id"], found["accounts"][0]["id"]);
+    }
+);
