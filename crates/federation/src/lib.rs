@@ -6,8 +6,10 @@
 //! plain values (`from_activitypub`), and it signs and verifies.
 
 pub mod actor;
+pub mod client;
 pub mod collection;
 pub mod context;
+pub mod from_activitypub;
 pub mod keys;
 pub mod nodeinfo;
 pub mod signatures;

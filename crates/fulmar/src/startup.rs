@@ -57,7 +57,7 @@ impl Server {
             .await
             .with_context(|| format!("FULMAR_LISTEN: cannot listen on {}", config.listen))?;
         Ok(Server {
-            app: App::new(config, db, key),
+            app: App::new(config, db, key)?,
             listener,
             started,
         })

@@ -3,6 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use fulmar_federation::client::{Client, ClientConfig, Signer};
+use fulmar_federation::signatures::SigningKey;
 use fulmar_store::Db;
 
 use crate::config::Config;
@@ -18,17 +20,31 @@ pub struct AppState {
     pub db: Db,
     pub urls: Urls,
     pub instance_key: InstanceKey,
+    /// The one outgoing HTTP client (`fulmar_federation::client`).
+    pub client: Client,
+    /// The instance actor's key, parsed once, for signing fetches no user asks for.
+    pub instance_signer: Signer,
 }
 
 impl App {
-    pub fn new(config: Config, db: Db, instance_key: InstanceKey) -> App {
+    pub fn new(config: Config, db: Db, instance_key: InstanceKey) -> anyhow::Result<App> {
         let urls = Urls::new(config.scheme(), &config.domain);
-        App(Arc::new(AppState {
+        let client = Client::new(ClientConfig::new(urls.base(), config.dev_insecure))
+            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let key = SigningKey::from_pem(&instance_key.private_key_pem)
+            .map_err(|e| anyhow::anyhow!("the instance actor's key: {e}"))?;
+        let instance_signer = Signer {
+            key_id: urls.instance_actor_key_id(),
+            key: Arc::new(key),
+        };
+        Ok(App(Arc::new(AppState {
             config,
             db,
             urls,
             instance_key,
-        }))
+            client,
+            instance_signer,
+        })))
     }
 }
 

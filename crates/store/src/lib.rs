@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod page;
 pub mod relationships;
+pub mod remote;
 pub mod search;
 pub mod status_actions;
 pub mod statuses;

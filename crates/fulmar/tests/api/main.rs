@@ -6,6 +6,7 @@ mod accounts;
 mod admin_cli;
 mod collections;
 mod discovery;
+mod fedclient;
 mod instance;
 mod notifications;
 mod oauth;

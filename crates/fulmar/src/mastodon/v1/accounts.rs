@@ -454,8 +454,15 @@ async fn lookup(
     auth.require("read:accounts")?;
     let acct = q.acct.unwrap_or_default();
     let (user, domain) = split_acct(&app, &acct).ok_or_else(ApiError::not_found)?;
-    let account = fulmar_store::accounts::by_acct(&app.db, user, domain)
-        .await?
+    let mut account = fulmar_store::accounts::by_acct(&app.db, user, domain).await?;
+    if let (None, Some(domain)) = (&account, domain) {
+        // Not known here yet: ask its server.
+        account = crate::core::resolve::resolve_account(&app, &format!("{user}@{domain}"))
+            .await
+            .inspect_err(|e| tracing::info!(error = %e, "resolving {user}@{domain} failed"))
+            .ok();
+    }
+    let account = account
         .filter(|a| a.suspended_at.is_none())
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(to_mastodon::account(&app.urls, &account)))

@@ -3,8 +3,9 @@
 //! As in Mastodon: `q` is required; without a token only accounts and hashtags are
 //! searched, and `offset` or `resolve=true` need one; `limit` is 20 by default and at
 //! most 40. A query that is one of this server's own profile or status URLs finds
-//! that object. Resolving remote handles and URLs needs federation, so for now a
-//! remote URL finds nothing and a remote handle finds only accounts already stored.
+//! that object. A remote URL finds nothing and a remote handle finds only accounts
+//! already stored, unless `resolve=true` (with a
+//! token), which fetches them through `core::resolve`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::core::ids::parse_id;
+use crate::core::resolve;
 use crate::core::visibility::can_see;
 use crate::http::{ApiError, ApiResult};
 use crate::mastodon::auth::MaybeAuth;
@@ -167,7 +169,10 @@ async fn search(
     match classify(q) {
         Query::Url(url) => {
             if offset == 0 {
-                let (account, status) = local_object(&app, &url, viewer).await?;
+                let (mut account, mut status) = local_object(&app, &url, viewer).await?;
+                if account.is_none() && status.is_none() && p.resolve == Some(true) {
+                    (account, status) = resolve_url(&app, url.as_str(), viewer).await?;
+                }
                 if want_accounts {
                     account_rows.extend(account);
                 }
@@ -179,6 +184,7 @@ async fn search(
         Query::Handle { user, domain } => {
             if want_accounts {
                 let local = domain == app.urls.domain();
+                let (user_q, domain_q) = (user.clone(), domain.clone());
                 account_rows = fulmar_store::search::accounts(
                     &app.db,
                     &AccountQuery {
@@ -191,6 +197,17 @@ async fn search(
                     },
                 )
                 .await?;
+                if p.resolve == Some(true) && !local && offset == 0 {
+                    match resolve::resolve_account(&app, &format!("{user_q}@{domain_q}")).await {
+                        Ok(row) => {
+                            account_rows.retain(|a| a.id != row.id);
+                            account_rows.insert(0, row);
+                        }
+                        Err(e) => {
+                            tracing::info!(error = %e, "resolving {user_q}@{domain_q} failed")
+                        }
+                    }
+                }
             }
         }
         Query::Text(text) => {
@@ -268,6 +285,30 @@ async fn hashtag_results(
     out.extend(rows.iter().map(|t| entity(&t.display_name, &t.name)));
     out.truncate(limit as usize);
     Ok(out)
+}
+
+/// Another server's URL, fetched: a status, or else an actor. Failures find nothing.
+async fn resolve_url(
+    app: &App,
+    url: &str,
+    viewer: Option<i64>,
+) -> ApiResult<(Option<AccountRow>, Option<StatusRow>)> {
+    match resolve::resolve_status(app, url).await {
+        Ok(status) => {
+            if can_see(&app.db, &status, viewer).await? {
+                return Ok((None, Some(status)));
+            }
+            return Ok((None, None));
+        }
+        Err(e) => tracing::debug!(error = %e, "{url} is not a status"),
+    }
+    match resolve::resolve_actor_url(app, url).await {
+        Ok(account) => Ok((Some(account), None)),
+        Err(e) => {
+            tracing::info!(error = %e, "resolving {url} failed");
+            Ok((None, None))
+        }
+    }
 }
 
 /// The account or status one of this server's URLs names, when the viewer may see

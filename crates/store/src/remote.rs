@@ -1,0 +1,196 @@
+//! Accounts, keys and statuses fetched from other servers.
+
+use crate::statuses::StatusRow;
+use crate::{with_pool, Db, Result};
+
+/// Everything stored about a remote actor.
+#[derive(Clone, Debug, Default)]
+pub struct RemoteAccount {
+    /// Used only when the account is new.
+    pub id: i64,
+    pub username: String,
+    pub domain: String,
+    pub display_name: String,
+    pub note: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub actor_type: String,
+    pub inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub featured_url: Option<String>,
+    pub featured_tags_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    /// JSON array of {name, value, verified_at}.
+    pub fields: String,
+    /// JSON array of actor URIs.
+    pub also_known_as: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub created_at: i64,
+    pub fetched_at: i64,
+}
+
+/// Inserts a remote account or refreshes the stored one with the same `uri`; returns
+/// its id.
+pub async fn upsert_account(db: &Db, a: &RemoteAccount) -> Result<i64> {
+    let sql =
+        "INSERT INTO accounts (id, username, domain, display_name, note, uri, url, actor_type, \
+         inbox_url, outbox_url, shared_inbox_url, followers_url, following_url, featured_url, \
+         featured_tags_url, avatar_url, header_url, fields, also_known_as, locked, bot, \
+         discoverable, indexable, created_at, updated_at, fetched_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24, $25, $25) \
+         ON CONFLICT (uri) DO UPDATE SET username = excluded.username, \
+         display_name = excluded.display_name, note = excluded.note, url = excluded.url, \
+         actor_type = excluded.actor_type, inbox_url = excluded.inbox_url, \
+         outbox_url = excluded.outbox_url, shared_inbox_url = excluded.shared_inbox_url, \
+         followers_url = excluded.followers_url, following_url = excluded.following_url, \
+         featured_url = excluded.featured_url, featured_tags_url = excluded.featured_tags_url, \
+         avatar_url = excluded.avatar_url, header_url = excluded.header_url, \
+         fields = excluded.fields, also_known_as = excluded.also_known_as, \
+         locked = excluded.locked, bot = excluded.bot, discoverable = excluded.discoverable, \
+         indexable = excluded.indexable, updated_at = excluded.updated_at, \
+         fetched_at = excluded.fetched_at \
+         RETURNING id";
+    let id: (i64,) = with_pool!(db, p => sqlx::query_as(sql)
+        .bind(a.id)
+        .bind(&a.username)
+        .bind(&a.domain)
+        .bind(&a.display_name)
+        .bind(&a.note)
+        .bind(&a.uri)
+        .bind(&a.url)
+        .bind(&a.actor_type)
+        .bind(&a.inbox_url)
+        .bind(&a.outbox_url)
+        .bind(&a.shared_inbox_url)
+        .bind(&a.followers_url)
+        .bind(&a.following_url)
+        .bind(&a.featured_url)
+        .bind(&a.featured_tags_url)
+        .bind(&a.avatar_url)
+        .bind(&a.header_url)
+        .bind(&a.fields)
+        .bind(&a.also_known_as)
+        .bind(a.locked)
+        .bind(a.bot)
+        .bind(a.discoverable)
+        .bind(a.indexable)
+        .bind(a.created_at)
+        .bind(a.fetched_at)
+        .fetch_one(p)
+        .await)?;
+    Ok(id.0)
+}
+
+/// When a remote account was last fetched.
+pub async fn fetched_at(db: &Db, account_id: i64) -> Result<Option<i64>> {
+    let row: Option<(Option<i64>,)> = with_pool!(db, p => sqlx::query_as(
+        "SELECT fetched_at FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(p)
+        .await)?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Stores (or refreshes) a remote actor's public key.
+pub async fn upsert_key(
+    db: &Db,
+    id: i64,
+    account_id: Option<i64>,
+    key_id: &str,
+    owner_uri: &str,
+    public_key_pem: &str,
+    now: i64,
+) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO account_keys (id, account_id, key_id, owner_uri, algorithm, public_key_pem, \
+         created_at, fetched_at) VALUES ($1, $2, $3, $4, 'rsa', $5, $6, $6) \
+         ON CONFLICT (key_id) DO UPDATE SET account_id = excluded.account_id, \
+         owner_uri = excluded.owner_uri, public_key_pem = excluded.public_key_pem, \
+         fetched_at = excluded.fetched_at \
+         WHERE account_keys.private_key_pem IS NULL")
+        .bind(id)
+        .bind(account_id)
+        .bind(key_id)
+        .bind(owner_uri)
+        .bind(public_key_pem)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// When a cached key was last fetched.
+pub async fn key_fetched_at(db: &Db, key_id: &str) -> Result<Option<i64>> {
+    let row: Option<(Option<i64>,)> = with_pool!(db, p => sqlx::query_as(
+        "SELECT fetched_at FROM account_keys WHERE key_id = $1")
+        .bind(key_id)
+        .fetch_optional(p)
+        .await)?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// A status by its ActivityPub id.
+pub async fn status_by_uri(db: &Db, uri: &str) -> Result<Option<StatusRow>> {
+    let sql = format!(
+        "SELECT {} FROM statuses WHERE uri = $1",
+        crate::statuses::COLUMNS
+    );
+    Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql).bind(uri).fetch_optional(p).await)?)
+}
+
+/// Records the type and title of a non-Note object.
+pub async fn set_object_type(
+    db: &Db,
+    status_id: i64,
+    kind: &str,
+    title: Option<&str>,
+) -> Result<()> {
+    with_pool!(db, p => sqlx::query("UPDATE statuses SET object_type = $2, title = $3 WHERE id = $1")
+        .bind(status_id)
+        .bind(kind)
+        .bind(title)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records that a status mentions these accounts.
+pub async fn add_mentions(db: &Db, status_id: i64, account_ids: &[(i64, i64)]) -> Result<()> {
+    for (row_id, account_id) in account_ids {
+        with_pool!(db, p => sqlx::query(
+            "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (status_id, account_id) DO NOTHING")
+            .bind(row_id)
+            .bind(status_id)
+            .bind(account_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Counts a newly stored remote status in its author's `statuses_count` and
+/// `last_status_at`.
+pub async fn count_status(db: &Db, account_id: i64, created_at: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE accounts SET statuses_count = statuses_count + 1, \
+         last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $2 \
+         THEN $2 ELSE last_status_at END WHERE id = $1")
+        .bind(account_id)
+        .bind(created_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
