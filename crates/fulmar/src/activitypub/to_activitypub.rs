@@ -319,15 +319,28 @@ pub fn like(actor: &str, status_id: i64, object: &str) -> Value {
     }))
 }
 
-/// `Announce` of a status by a local actor; `reblog_uri` is the reblog's own id.
-pub fn announce(actor: &str, reblog_uri: &str, object: &str, followers: &str, published: i64) -> Value {
+/// `Announce` of a status by a local actor; `reblog_uri` is the reblog's own id. A
+/// followers-only reblog (of one's own followers-only post) goes to the followers only.
+pub fn announce(
+    actor: &str,
+    reblog_uri: &str,
+    object: &str,
+    followers: &str,
+    published: i64,
+    followers_only: bool,
+) -> Value {
+    let (to, cc) = if followers_only {
+        (json!([followers]), json!([]))
+    } else {
+        (json!([PUBLIC]), json!([followers]))
+    };
     with_context(json!({
         "id": format!("{reblog_uri}/activity"),
         "type": "Announce",
         "actor": actor,
         "published": rfc3339_s(published),
-        "to": [PUBLIC],
-        "cc": [followers],
+        "to": to,
+        "cc": cc,
         "object": object,
     }))
 }

@@ -245,15 +245,17 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 return Ok(None);
             };
             let object = ap::status_id(&status, &author, urls);
-            let created = fulmar_store::statuses::by_id(db, *reblog_id)
-                .await?
-                .map_or(now_ms(), |r| r.created_at);
+            let reblog = fulmar_store::statuses::by_id(db, *reblog_id).await?;
+            let created = reblog.as_ref().map_or(now_ms(), |r| r.created_at);
+            let followers_only = reblog.as_ref().map_or(&status.visibility, |r| &r.visibility)
+                == "private";
             let announce = ap::announce(
                 &urls.actor(&actor.username),
                 &urls.status(&actor.username, *reblog_id),
                 &object,
                 &urls.followers(&actor.username),
                 created,
+                followers_only,
             );
             let activity = if matches!(event, Event::Announce { .. }) {
                 announce
