@@ -9,6 +9,7 @@ mod discovery;
 mod instance;
 mod notifications;
 mod oauth;
+mod queue;
 mod search;
 mod statuses;
 mod timelines;
