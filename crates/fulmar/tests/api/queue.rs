@@ -79,28 +79,31 @@ db_test!(claim_lease_complete_retry_and_give_up, |app: TestApp| async move {
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [c.id]);
     assert_eq!(claimed[0].attempts, 0, "a lost lease is not a failed attempt");
 
-    // Giving up after max attempts: dead, kept, never claimed again.
+    // A permanent failure is buried at once: dead, kept, never claimed again.
+    jobs::complete(db, c.id).await.unwrap();
+    jobs::bury(db, b.id, "HTTP 410", t + 2500).await.unwrap();
+    let row = jobs::by_id(db, b.id).await.unwrap().unwrap();
+    assert_eq!(row.dead_at, Some(t + 2500));
+    assert_eq!(row.last_error.as_deref(), Some("HTTP 410"));
+
+    // Giving up after max attempts.
     let d = job("test", t + 3000, 2);
     jobs::enqueue(db, &d).await.unwrap();
-    assert_eq!(jobs::claim(db, 1, t + 3000, 10).await.unwrap()[0].id, d.id);
+    assert_eq!(jobs::claim(db, 5, t + 3000, 10).await.unwrap()[0].id, d.id);
     assert!(!jobs::fail(db, d.id, t + 3001, "first", t + 3000).await.unwrap());
-    assert_eq!(jobs::claim(db, 1, t + 3001, 10).await.unwrap()[0].id, d.id);
+    let again = jobs::claim(db, 5, t + 3001, 10).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [d.id]);
     assert!(jobs::fail(db, d.id, t + 3002, "second", t + 3001).await.unwrap());
     let dead = jobs::by_id(db, d.id).await.unwrap().unwrap();
     assert_eq!((dead.attempts, dead.dead_at), (2, Some(t + 3001)));
-    assert!(jobs::claim(db, 10, t + 9000, 10)
-        .await
-        .unwrap()
-        .iter()
-        .all(|j| j.id != d.id));
-    // A permanent failure is buried at once.
-    jobs::bury(db, b.id, "HTTP 410", t + 9000).await.unwrap();
-    assert!(jobs::by_id(db, b.id).await.unwrap().unwrap().dead_at.is_some());
-    assert_eq!(jobs::pending(db, "test").await.unwrap(), 1);
-    // Dead jobs are pruned, bounded.
-    assert_eq!(jobs::prune_dead(db, t + 3002, 1000).await.unwrap(), 1);
-    assert_eq!(jobs::prune_dead(db, 0, 0).await.unwrap(), 1);
+    assert!(jobs::claim(db, 10, t + 9000, 10).await.unwrap().is_empty());
+    assert_eq!(jobs::pending(db, "test").await.unwrap(), 0);
+    assert_eq!(jobs::list(db, "test").await.unwrap().len(), 2);
+    // Dead jobs are pruned, bounded by age and by number.
+    assert_eq!(jobs::prune_dead(db, t + 3000, 1000).await.unwrap(), 1);
     assert_eq!(jobs::list(db, "test").await.unwrap().len(), 1);
+    assert_eq!(jobs::prune_dead(db, 0, 0).await.unwrap(), 1);
+    assert!(jobs::list(db, "test").await.unwrap().is_empty());
 });
 
 db_test!(concurrent_claimers_never_share_a_job, |app: TestApp| async move {
