@@ -508,14 +508,17 @@ db_test!(server_errors_are_retried_and_gone_is_given_up, |_app: TestApp| async m
     let Some(app) = spawn_dev(backend).await else {
         return;
     };
+    // Two servers (host health is per host:port): one failing, one gone.
     let sink = Sink::start(Duration::ZERO).await;
     sink.set_fulmar(&app.address);
     sink.answer("/flaky/", 500);
-    sink.answer("/gone/", 410);
+    let gone_sink = Sink::start(Duration::ZERO).await;
+    gone_sink.set_fulmar(&app.address);
+    gone_sink.answer("/gone/", 410);
     let (alice, token) = app.user_with_token("alice", "read write").await;
     let db = app.db();
     let flaky = remote(db, &sink, "f", "flaky", false).await;
-    let gone = remote(db, &sink, "g", "gone", false).await;
+    let gone = remote(db, &gone_sink, "g", "gone", false).await;
     follows(db, flaky, alice.id).await;
     follows(db, gone, alice.id).await;
 
@@ -528,7 +531,7 @@ db_test!(server_errors_are_retried_and_gone_is_given_up, |_app: TestApp| async m
     })
     .await;
     // 410 is permanent: one request, the job kept dead with the reason.
-    assert_eq!(sink.count("/gone/users/g/inbox"), 1);
+    assert_eq!(gone_sink.count("/gone/users/g/inbox"), 1);
     let deliveries = jobs::list(db, "deliver").await.unwrap();
     let gone_job = deliveries
         .iter()
@@ -566,7 +569,6 @@ db_test!(server_errors_are_retried_and_gone_is_given_up, |_app: TestApp| async m
 
     // It answers again: a probe after the interval succeeds and clears the mark.
     sink.answer("/flaky/", 202);
-    sink.answer("/gone/", 202);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, _) = app
         .api_post("/api/v1/statuses", &token, json!({"status": "Back?"}))
