@@ -295,13 +295,15 @@ pub async fn mentioned_inboxes(
     db: &Db,
     status_id: i64,
 ) -> Result<Vec<(Option<String>, Option<String>)>> {
-    Ok(with_pool!(db, p => sqlx::query_as::<_, (Option<String>, Option<String>)>(
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, (Option<String>, Option<String>)>(
         "SELECT a.inbox_url, a.shared_inbox_url FROM mentions m \
          JOIN accounts a ON a.id = m.account_id \
          WHERE m.status_id = $1 AND a.domain IS NOT NULL")
         .bind(status_id)
         .fetch_all(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 /// The actor URIs of the remote accounts a status mentions (for `to`/`cc` and tags).
@@ -309,12 +311,14 @@ pub async fn mentioned_accounts(
     db: &Db,
     status_id: i64,
 ) -> Result<Vec<(String, String, Option<String>)>> {
-    Ok(with_pool!(db, p => sqlx::query_as::<_, (String, String, Option<String>)>(
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, (String, String, Option<String>)>(
         "SELECT a.uri, a.username, a.domain FROM mentions m JOIN accounts a ON a.id = m.account_id \
          WHERE m.status_id = $1 ORDER BY a.id")
         .bind(status_id)
         .fetch_all(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 /// The stored `uri` of a follow request or follow from `account_id` to `target`.

@@ -243,7 +243,11 @@ pub fn note_with_mentions(
     urls: &Urls,
 ) -> Value {
     let mut note = note(status, author, urls);
-    let field = if status.visibility == "direct" { "to" } else { "cc" };
+    let field = if status.visibility == "direct" {
+        "to"
+    } else {
+        "cc"
+    };
     if let Some(list) = note[field].as_array_mut() {
         for m in mentions {
             if !list.iter().any(|v| v == m.uri.as_str()) {

@@ -267,8 +267,7 @@ pub async fn block(db: &Db, source: &AccountRow, target: &AccountRow) -> CoreRes
 }
 
 pub async fn unblock(db: &Db, source: &AccountRow, target: &AccountRow) -> CoreResult<()> {
-    if fulmar_store::relationships::unblock(db, source.id, target.id).await? && !target.is_local()
-    {
+    if fulmar_store::relationships::unblock(db, source.id, target.id).await? && !target.is_local() {
         outbox::emit(
             db,
             Event::UndoBlock {

@@ -497,7 +497,13 @@ pub async fn edit(
     for account_id in actions::reblogger_ids(db, status.id).await? {
         notify(db, account_id, author.id, Kind::Update, Some(status.id)).await?;
     }
-    outbox::emit(db, Event::UpdateStatus { status_id: status.id }).await?;
+    outbox::emit(
+        db,
+        Event::UpdateStatus {
+            status_id: status.id,
+        },
+    )
+    .await?;
     reload(db, status.id).await
 }
 
@@ -526,7 +532,13 @@ pub async fn delete(db: &Db, author: &AccountRow, id: &str) -> CoreResult<Status
             now_ms(),
         )
         .await?;
-        outbox::emit(db, Event::DeleteStatus { status_id: status.id }).await?;
+        outbox::emit(
+            db,
+            Event::DeleteStatus {
+                status_id: status.id,
+            },
+        )
+        .await?;
     }
     Ok(status)
 }

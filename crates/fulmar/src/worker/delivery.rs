@@ -208,13 +208,12 @@ impl Deliverer {
             Ok(d) => d,
             Err(e) => return Outcome::GiveUp(format!("bad payload: {e}")),
         };
-        let Some(host) = url::Url::parse(&delivery.inbox)
-            .ok()
-            .and_then(|u| u.host_str().map(|h| match u.port() {
+        let Some(host) = url::Url::parse(&delivery.inbox).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
                 Some(p) => format!("{h}:{p}"),
                 None => h.to_owned(),
-            }))
-        else {
+            })
+        }) else {
             return Outcome::GiveUp(format!("invalid inbox URL {}", delivery.inbox));
         };
         let db = &shared.app.db;
@@ -277,7 +276,10 @@ impl Deliverer {
         .await
         {
             Ok(h) if h.unreachable_since == Some(now) => {
-                tracing::warn!("{host} has been failing since {:?}: marked unreachable", h.failing_since);
+                tracing::warn!(
+                    "{host} has been failing since {:?}: marked unreachable",
+                    h.failing_since
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("recording {host}'s failure: {e}"),

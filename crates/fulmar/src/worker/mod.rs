@@ -201,17 +201,16 @@ async fn poll(
                 tracing::warn!("pruning dead jobs: {e}");
             }
         }
-        let claimed = match jobs::claim(&shared.app.db, room as i64, now, shared.settings.lease_ms)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!("claiming jobs: {e}");
-                drop(first);
-                tokio::time::sleep(shared.settings.idle_sleep).await;
-                continue;
-            }
-        };
+        let claimed =
+            match jobs::claim(&shared.app.db, room as i64, now, shared.settings.lease_ms).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!("claiming jobs: {e}");
+                    drop(first);
+                    tokio::time::sleep(shared.settings.idle_sleep).await;
+                    continue;
+                }
+            };
         if claimed.is_empty() {
             drop(first);
             tokio::select! {
@@ -255,7 +254,11 @@ async fn run(shared: &Shared, job: JobRow) {
             let at = now + shared.settings.backoff_ms(job.attempts);
             match jobs::fail(db, job.id, at, &error, now).await {
                 Ok(true) => {
-                    tracing::info!(job = job.id, "giving up after {} attempts: {error}", job.attempts + 1);
+                    tracing::info!(
+                        job = job.id,
+                        "giving up after {} attempts: {error}",
+                        job.attempts + 1
+                    );
                     Ok(())
                 }
                 Ok(false) => Ok(()),

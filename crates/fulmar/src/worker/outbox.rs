@@ -27,20 +27,62 @@ pub const QUEUE: &str = "outbox";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    CreateStatus { status_id: i64 },
-    UpdateStatus { status_id: i64 },
-    DeleteStatus { status_id: i64 },
-    Like { account_id: i64, status_id: i64 },
-    UndoLike { account_id: i64, status_id: i64 },
-    Announce { account_id: i64, reblog_id: i64, status_id: i64 },
-    UndoAnnounce { account_id: i64, reblog_id: i64, status_id: i64 },
-    Follow { account_id: i64, target_id: i64 },
-    UndoFollow { account_id: i64, target_id: i64 },
-    Block { account_id: i64, target_id: i64 },
-    UndoBlock { account_id: i64, target_id: i64 },
-    Accept { account_id: i64, requester_id: i64, follow_uri: Option<String> },
-    Reject { account_id: i64, requester_id: i64, follow_uri: Option<String> },
-    UpdateProfile { account_id: i64 },
+    CreateStatus {
+        status_id: i64,
+    },
+    UpdateStatus {
+        status_id: i64,
+    },
+    DeleteStatus {
+        status_id: i64,
+    },
+    Like {
+        account_id: i64,
+        status_id: i64,
+    },
+    UndoLike {
+        account_id: i64,
+        status_id: i64,
+    },
+    Announce {
+        account_id: i64,
+        reblog_id: i64,
+        status_id: i64,
+    },
+    UndoAnnounce {
+        account_id: i64,
+        reblog_id: i64,
+        status_id: i64,
+    },
+    Follow {
+        account_id: i64,
+        target_id: i64,
+    },
+    UndoFollow {
+        account_id: i64,
+        target_id: i64,
+    },
+    Block {
+        account_id: i64,
+        target_id: i64,
+    },
+    UndoBlock {
+        account_id: i64,
+        target_id: i64,
+    },
+    Accept {
+        account_id: i64,
+        requester_id: i64,
+        follow_uri: Option<String>,
+    },
+    Reject {
+        account_id: i64,
+        requester_id: i64,
+        follow_uri: Option<String>,
+    },
+    UpdateProfile {
+        account_id: i64,
+    },
 }
 
 /// Queues `event` for the outbox worker and wakes this process's pollers.
@@ -66,7 +108,12 @@ pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
 
 /// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote; reads
 /// the Follow's id first, so call it before the request row goes.
-pub async fn emit_answer(db: &Db, me: &AccountRow, requester: &AccountRow, accept: bool) -> CoreResult<()> {
+pub async fn emit_answer(
+    db: &Db,
+    me: &AccountRow,
+    requester: &AccountRow,
+    accept: bool,
+) -> CoreResult<()> {
     if requester.is_local() {
         return Ok(());
     }
@@ -75,9 +122,17 @@ pub async fn emit_answer(db: &Db, me: &AccountRow, requester: &AccountRow, accep
     emit(
         db,
         if accept {
-            Event::Accept { account_id, requester_id, follow_uri }
+            Event::Accept {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
         } else {
-            Event::Reject { account_id, requester_id, follow_uri }
+            Event::Reject {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
         },
     )
     .await
@@ -211,7 +266,14 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 inboxes,
             }
         }
-        Event::Like { account_id, status_id } | Event::UndoLike { account_id, status_id } => {
+        Event::Like {
+            account_id,
+            status_id,
+        }
+        | Event::UndoLike {
+            account_id,
+            status_id,
+        } => {
             let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
                 return Ok(None);
             };
@@ -233,8 +295,16 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 inboxes: inbox_of(&author).into_iter().collect(),
             }
         }
-        Event::Announce { account_id, reblog_id, status_id }
-        | Event::UndoAnnounce { account_id, reblog_id, status_id } => {
+        Event::Announce {
+            account_id,
+            reblog_id,
+            status_id,
+        }
+        | Event::UndoAnnounce {
+            account_id,
+            reblog_id,
+            status_id,
+        } => {
             let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
                 return Ok(None);
             };
@@ -247,7 +317,9 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             let object = ap::status_id(&status, &author, urls);
             let reblog = fulmar_store::statuses::by_id(db, *reblog_id).await?;
             let created = reblog.as_ref().map_or(now_ms(), |r| r.created_at);
-            let followers_only = reblog.as_ref().map_or(&status.visibility, |r| &r.visibility)
+            let followers_only = reblog
+                .as_ref()
+                .map_or(&status.visibility, |r| &r.visibility)
                 == "private";
             let announce = ap::announce(
                 &urls.actor(&actor.username),
@@ -262,8 +334,10 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             } else {
                 ap::undo(announce)
             };
-            let mut inboxes: BTreeSet<String> =
-                jobs::follower_inboxes(db, actor.id).await?.into_iter().collect();
+            let mut inboxes: BTreeSet<String> = jobs::follower_inboxes(db, actor.id)
+                .await?
+                .into_iter()
+                .collect();
             inboxes.extend(inbox_of(&author));
             Plan {
                 activity,
@@ -271,13 +345,26 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 inboxes,
             }
         }
-        Event::Follow { account_id, target_id }
-        | Event::UndoFollow { account_id, target_id }
-        | Event::Block { account_id, target_id }
-        | Event::UndoBlock { account_id, target_id } => {
-            let Some((actor, target)) =
-                pair(account(db, *account_id).await?, account(db, *target_id).await?)
-            else {
+        Event::Follow {
+            account_id,
+            target_id,
+        }
+        | Event::UndoFollow {
+            account_id,
+            target_id,
+        }
+        | Event::Block {
+            account_id,
+            target_id,
+        }
+        | Event::UndoBlock {
+            account_id,
+            target_id,
+        } => {
+            let Some((actor, target)) = pair(
+                account(db, *account_id).await?,
+                account(db, *target_id).await?,
+            ) else {
                 return Ok(None);
             };
             let me = urls.actor(&actor.username);
@@ -290,17 +377,35 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             Plan {
                 activity,
                 signer: actor.id,
-                inboxes: target.inbox_url.clone().or_else(|| inbox_of(&target)).into_iter().collect(),
+                inboxes: target
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&target))
+                    .into_iter()
+                    .collect(),
             }
         }
-        Event::Accept { account_id, requester_id, follow_uri }
-        | Event::Reject { account_id, requester_id, follow_uri } => {
-            let Some((me, requester)) =
-                pair(account(db, *account_id).await?, account(db, *requester_id).await?)
-            else {
+        Event::Accept {
+            account_id,
+            requester_id,
+            follow_uri,
+        }
+        | Event::Reject {
+            account_id,
+            requester_id,
+            follow_uri,
+        } => {
+            let Some((me, requester)) = pair(
+                account(db, *account_id).await?,
+                account(db, *requester_id).await?,
+            ) else {
                 return Ok(None);
             };
-            let kind = if matches!(event, Event::Accept { .. }) { "Accept" } else { "Reject" };
+            let kind = if matches!(event, Event::Accept { .. }) {
+                "Accept"
+            } else {
+                "Reject"
+            };
             let activity = ap::answer_follow(
                 kind,
                 &urls.actor(&me.username),
@@ -311,7 +416,12 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             Plan {
                 activity,
                 signer: me.id,
-                inboxes: requester.inbox_url.clone().or_else(|| inbox_of(&requester)).into_iter().collect(),
+                inboxes: requester
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&requester))
+                    .into_iter()
+                    .collect(),
             }
         }
         Event::UpdateProfile { account_id } => {
@@ -325,7 +435,10 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             Plan {
                 activity: ap::update_person(&doc, actor.updated_at),
                 signer: actor.id,
-                inboxes: jobs::follower_inboxes(db, actor.id).await?.into_iter().collect(),
+                inboxes: jobs::follower_inboxes(db, actor.id)
+                    .await?
+                    .into_iter()
+                    .collect(),
             }
         }
     };
