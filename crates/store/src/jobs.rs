@@ -321,16 +321,26 @@ pub async fn mentioned_accounts(
     )
 }
 
-/// The stored `uri` of a follow request or follow from `account_id` to `target`.
-pub async fn follow_uri(db: &Db, account_id: i64, target: i64) -> Result<Option<String>> {
-    let rows: Vec<Option<String>> = with_pool!(db, p => sqlx::query_scalar(
-        "SELECT uri FROM follow_requests WHERE account_id = $1 AND target_account_id = $2 \
-         UNION ALL SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2")
-        .bind(account_id)
-        .bind(target)
-        .fetch_all(p)
-        .await)?;
-    Ok(rows.into_iter().flatten().next())
+/// Whether a follow request (or follow) from `account_id` to `target` exists, and if so
+/// the `uri` of its Follow activity when one was stored.
+pub async fn follow_uri(db: &Db, account_id: i64, target: i64) -> Result<Option<Option<String>>> {
+    let mut found = None;
+    for table in ["follow_requests", "follows"] {
+        let sql =
+            format!("SELECT uri FROM {table} WHERE account_id = $1 AND target_account_id = $2");
+        let row: Option<Option<String>> = with_pool!(db, p => sqlx::query_scalar(&sql)
+            .bind(account_id)
+            .bind(target)
+            .fetch_optional(p)
+            .await)?;
+        if let Some(uri) = row {
+            if uri.is_some() {
+                return Ok(Some(uri));
+            }
+            found = Some(None);
+        }
+    }
+    Ok(found)
 }
 
 /// Finishes job `done` and enqueues `jobs` in one transaction: a fan-out either fully

@@ -188,12 +188,13 @@ pub async fn remove_from_followers(
 
 /// `me` accepts `requester`'s follow request. `NotFound` when there is none.
 pub async fn authorize(db: &Db, me: &AccountRow, requester: &AccountRow) -> CoreResult<()> {
+    // Before the request row goes: the Accept embeds the Follow's id.
+    outbox::emit_answer(db, me, requester, true).await?;
     if !fulmar_store::relationships::accept_request(db, requester.id, me.id, next_id(), now_ms())
         .await?
     {
         return Err(CoreError::NotFound);
     }
-    outbox::emit_answer(db, me, requester, true).await?;
     // The request has been answered: its notification has nothing left to ask.
     fulmar_store::notifications::delete_from(
         db,
@@ -211,13 +212,8 @@ pub async fn authorize(db: &Db, me: &AccountRow, requester: &AccountRow) -> Core
 
 /// `me` turns down `requester`'s follow request. `NotFound` when there is none.
 pub async fn reject(db: &Db, me: &AccountRow, requester: &AccountRow) -> CoreResult<()> {
-    // Before the request goes: the Reject embeds the Follow's id.
-    if fulmar_store::relationships::get_request(db, requester.id, me.id)
-        .await?
-        .is_some()
-    {
-        outbox::emit_answer(db, me, requester, false).await?;
-    }
+    // Before the request row goes: the Reject embeds the Follow's id.
+    outbox::emit_answer(db, me, requester, false).await?;
     if !fulmar_store::relationships::delete_request(db, requester.id, me.id).await? {
         return Err(CoreError::NotFound);
     }

@@ -106,8 +106,8 @@ pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
     Ok(())
 }
 
-/// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote; reads
-/// the Follow's id first, so call it before the request row goes.
+/// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote and
+/// has asked; reads the Follow's id, so call it before the request row goes.
 pub async fn emit_answer(
     db: &Db,
     me: &AccountRow,
@@ -117,7 +117,9 @@ pub async fn emit_answer(
     if requester.is_local() {
         return Ok(());
     }
-    let follow_uri = jobs::follow_uri(db, requester.id, me.id).await?;
+    let Some(follow_uri) = jobs::follow_uri(db, requester.id, me.id).await? else {
+        return Ok(());
+    };
     let (account_id, requester_id) = (me.id, requester.id);
     emit(
         db,

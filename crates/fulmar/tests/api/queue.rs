@@ -522,7 +522,7 @@ db_test!(
         };
         let sink = Sink::start(Duration::ZERO).await;
         sink.set_fulmar(&app.address);
-        let (_alice, token) = app.user_with_token("alice", "read write follow").await;
+        let (alice, token) = app.user_with_token("alice", "read write follow").await;
         let db = app.db();
         let bob = remote(db, &sink, "bob", "remote", true).await;
         let bob_inbox = "/remote/users/bob/inbox";
@@ -568,6 +568,125 @@ db_test!(
         })
         .await;
         assert_eq!(sink.received()[2].activity["type"], "Block");
+        let (status, _) = app
+            .api_post(
+                &format!("/api/v1/accounts/{bob}/unblock"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        wait_until("Undo Block", Duration::from_secs(20), || {
+            sink.count(bob_inbox) == 4
+        })
+        .await;
+        let undo = sink.received()[3].activity.clone();
+        assert_eq!(
+            (undo["type"].as_str(), undo["object"]["type"].as_str()),
+            (Some("Undo"), Some("Block"))
+        );
+
+        // A remote status: Like and Undo{Like} go to its author (shared inbox), the
+        // Announce to the author and to alice's followers.
+        sink.clear();
+        let note_id = fulmar::core::ids::next_id();
+        fulmar_store::statuses::insert(
+            db,
+            &fulmar_store::statuses::NewStatus {
+                id: note_id,
+                uri: "https://remote.test/notes/1".into(),
+                account_id: bob,
+                content: "<p>Hi</p>".into(),
+                visibility: "public".into(),
+                created_at: now(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let carol = remote(db, &sink, "carol", "third", true).await;
+        follows(db, carol, alice.id).await;
+        let (status, _) = app
+            .api_post(
+                &format!("/api/v1/statuses/{note_id}/favourite"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        wait_until("Like", Duration::from_secs(20), || {
+            sink.count("/remote/inbox") == 1
+        })
+        .await;
+        let like = sink.received()[0].activity.clone();
+        assert_eq!(like["type"], "Like");
+        assert_eq!(like["object"], "https://remote.test/notes/1");
+        let (status, _) = app
+            .api_post(
+                &format!("/api/v1/statuses/{note_id}/unfavourite"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        wait_until("Undo Like", Duration::from_secs(20), || {
+            sink.count("/remote/inbox") == 2
+        })
+        .await;
+        let undo = sink.received()[1].activity.clone();
+        let mut bare = like.clone();
+        bare.as_object_mut().unwrap().remove("@context");
+        assert_eq!(undo["type"], "Undo");
+        assert_eq!(undo["object"], bare, "the whole Like is embedded");
+
+        sink.clear();
+        let (status, _) = app
+            .api_post(
+                &format!("/api/v1/statuses/{note_id}/reblog"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let both: HashSet<String> = ["/remote/inbox".to_owned(), "/third/inbox".to_owned()].into();
+        let received = assert_fan_out(&sink, &both, "Announce").await;
+        assert_eq!(
+            received[0].activity["object"],
+            "https://remote.test/notes/1"
+        );
+
+        // A remote follow request, authorized: Accept embedding the Follow by its id.
+        sink.clear();
+        let dora = remote(db, &sink, "dora", "fourth", true).await;
+        fulmar_store::relationships::request(
+            db,
+            &fulmar_store::relationships::NewFollowRow {
+                id: fulmar::core::ids::next_id(),
+                account_id: dora,
+                target_account_id: alice.id,
+                uri: Some("https://fourth.test/follows/77".into()),
+                show_reblogs: true,
+                notify: false,
+                languages: None,
+                created_at: now(),
+            },
+        )
+        .await
+        .unwrap();
+        let (status, body) = app
+            .api_post(
+                &format!("/api/v1/follow_requests/{dora}/authorize"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let only: HashSet<String> = ["/fourth/users/dora/inbox".to_owned()].into();
+        let received = assert_fan_out(&sink, &only, "Accept").await;
+        let accept = &received[0].activity;
+        assert_eq!(accept["object"]["id"], "https://fourth.test/follows/77");
+        assert_eq!(accept["object"]["actor"], "https://fourth.test/users/dora");
+        assert_eq!(accept["object"]["object"], app.app.urls.actor("alice"));
         assert_eq!(sink.rejected.load(Ordering::SeqCst), 0);
     }
 );
