@@ -66,8 +66,9 @@ impl Settings {
             lease_ms: env("FULMAR_QUEUE_LEASE_MS", 5 * 60 * 1000),
             backoff_base_ms: env("FULMAR_QUEUE_BACKOFF_MS", 60 * 1000),
             backoff_cap_ms: 12 * 60 * 60 * 1000,
-            // 60 s doubling, capped at 12 h: about 3.7 days over 16 attempts.
-            deliver_max_attempts: 16,
+            // 60 s doubling, capped at 12 h: 17 retries span about 4.2 days (more than 3
+            // even with the jitter at its lowest).
+            deliver_max_attempts: 18,
             unreachable_after_ms: env("FULMAR_QUEUE_UNREACHABLE_AFTER_MS", 24 * 60 * 60 * 1000),
             probe_interval_ms: env("FULMAR_QUEUE_PROBE_MS", 60 * 60 * 1000),
         }
@@ -286,4 +287,26 @@ pub(crate) enum Outcome {
     Retry(String),
     /// Never try again.
     GiveUp(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_near_a_minute_and_spans_more_than_three_days() {
+        // The defaults (no FULMAR_QUEUE_* variables in unit tests).
+        let s = Settings::from_env();
+        for _ in 0..100 {
+            let first = s.backoff_ms(0);
+            assert!((45_000..=75_000).contains(&first), "{first}");
+            let last = s.backoff_ms(30);
+            assert!(last <= s.backoff_cap_ms * 5 / 4, "{last}");
+        }
+        // The retries between the first and the last attempt, jitter at its lowest.
+        let total: i64 = (0..s.deliver_max_attempts - 1)
+            .map(|a| (s.backoff_base_ms << a).min(s.backoff_cap_ms) * 3 / 4)
+            .sum();
+        assert!(total > 3 * 24 * 60 * 60 * 1000, "{total}");
+    }
 }
