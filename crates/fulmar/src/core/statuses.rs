@@ -386,6 +386,9 @@ async fn create_with_id(
         application_id: compose.application_id,
         created_at: now,
     };
+    // Queued before the status is stored, so that no crash in between can lose the
+    // activity; the worker waits for the status to appear (or gives up if it never does).
+    outbox::emit(db, Event::CreateStatus { status_id: id }).await?;
     actions::publish(
         db,
         &Publish {
@@ -401,7 +404,6 @@ async fn create_with_id(
         notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
     }
     fulmar_store::timelines::fan_out(db, id, author.id, visibility.as_str()).await?;
-    outbox::emit(db, Event::CreateStatus { status_id: id }).await?;
     reload(db, id).await
 }
 

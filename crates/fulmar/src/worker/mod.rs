@@ -248,11 +248,19 @@ async fn run(shared: &Shared, job: JobRow) {
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();
+    let outcome_kind = match outcome {
+        Outcome::RetrySoon(_) => Kind::Soon,
+        _ => Kind::Later,
+    };
     let result = match outcome {
         Outcome::Done => jobs::complete(db, job.id).await,
         Outcome::Handled => Ok(()),
-        Outcome::Retry(error) => {
-            let at = now + shared.settings.backoff_ms(job.attempts);
+        Outcome::Retry(error) | Outcome::RetrySoon(error) => {
+            let at = if matches!(outcome_kind, Kind::Soon) {
+                now + 1000
+            } else {
+                now + shared.settings.backoff_ms(job.attempts)
+            };
             match jobs::fail(db, job.id, at, &error, now).await {
                 Ok(true) => {
                     tracing::info!(
@@ -277,6 +285,11 @@ async fn run(shared: &Shared, job: JobRow) {
     }
 }
 
+enum Kind {
+    Soon,
+    Later,
+}
+
 /// What became of a job.
 pub(crate) enum Outcome {
     /// Finished: delete it.
@@ -285,6 +298,8 @@ pub(crate) enum Outcome {
     Handled,
     /// Try again later.
     Retry(String),
+    /// Try again in a second (a row not committed yet).
+    RetrySoon(String),
     /// Never try again.
     GiveUp(String),
 }

@@ -152,6 +152,15 @@ pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
         Ok(e) => e,
         Err(e) => return Outcome::GiveUp(format!("bad payload: {e}")),
     };
+    if let Event::CreateStatus { status_id } = event {
+        // Queued just before the status is stored: it may not be committed yet.
+        match fulmar_store::statuses::by_id(&shared.app.db, status_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) if job.attempts < 5 => return Outcome::RetrySoon("not stored yet".into()),
+            Ok(None) => return Outcome::GiveUp("the status was never stored".into()),
+            Err(e) => return Outcome::Retry(e.to_string()),
+        }
+    }
     let plan = match plan(shared, &event).await {
         Ok(Some(p)) => p,
         Ok(None) => return Outcome::Done,
@@ -225,6 +234,10 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 return Ok(None);
             };
             if !status.local || !author.is_local() || status.reblog_of_id.is_some() {
+                return Ok(None);
+            }
+            // Deleted before its Create or Update went out: only the Delete is sent.
+            if status.deleted_at.is_some() && !matches!(event, Event::DeleteStatus { .. }) {
                 return Ok(None);
             }
             let mentions: Vec<ap::Mentioned> = jobs::mentioned_accounts(db, status.id)
