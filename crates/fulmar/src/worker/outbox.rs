@@ -87,6 +87,12 @@ pub enum Event {
 
 /// Queues `event` for the outbox worker and wakes this process's pollers.
 pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
+    enqueue(db, &event).await?;
+    super::wake();
+    Ok(())
+}
+
+async fn enqueue(db: &Db, event: &Event) -> CoreResult<()> {
     let payload = serde_json::to_string(&event).map_err(anyhow::Error::from)?;
     let now = now_ms();
     jobs::enqueue(
@@ -102,7 +108,6 @@ pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
         },
     )
     .await?;
-    super::wake();
     Ok(())
 }
 
@@ -121,9 +126,13 @@ pub async fn emit_answer(
         return Ok(());
     };
     let (account_id, requester_id) = (me.id, requester.id);
-    emit(
+    // Without waking the pollers: this runs just before the caller's read-then-write
+    // transaction on the request, and an immediate claim (a write) racing with it makes
+    // SQLite refuse that transaction (SQLITE_BUSY on the lock upgrade). The next poll,
+    // within a second, sends it.
+    enqueue(
         db,
-        if accept {
+        &if accept {
             Event::Accept {
                 account_id,
                 requester_id,
