@@ -11,5 +11,6 @@ pub mod oauth;
 pub mod startup;
 pub mod state;
 pub mod web;
+pub mod worker;
 
 pub use state::App;

@@ -93,6 +93,7 @@ impl Server {
                 stopping.notify_one();
             }
         };
+        let worker = crate::worker::Worker::start(self.app.clone());
         let router = crate::http::router(self.app.clone());
         // The peer address is what the rate limiter counts anonymous API calls by.
         let serve = axum::serve(
@@ -106,6 +107,7 @@ impl Server {
                 tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
             }
         }
+        worker.stop(DRAIN_TIMEOUT).await;
         self.app.db.close().await;
         Ok(())
     }

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod collections;
 pub mod follows;
 pub mod instance;
+pub mod jobs;
 pub mod keys;
 pub mod notifications;
 pub mod oauth;

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod collections;
 pub mod host_meta;
 pub mod nodeinfo;
+pub mod statuses;
 pub mod to_activitypub;
 pub mod webfinger;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<App> {
         .route("/actor/outbox", get(collections::instance_outbox))
         .route("/users/{username}", get(actor::actor))
         .route("/users/{username}/outbox", get(collections::outbox))
+        .route("/users/{username}/statuses/{id}", get(statuses::status))
         .route("/users/{username}/followers", get(collections::followers))
         .route("/users/{username}/following", get(collections::following))
         .route(

@@ -212,3 +212,209 @@ pub fn outbox_item(
         }),
     }
 }
+
+// ---- activities for the outbox (built by the `outbox` worker) ----
+//
+// Ids are stable (derived from the objects, not from the time of sending), so a
+// delivery repeated after a crash is recognised as a duplicate by the receiver.
+
+/// A mentioned account, for addressing and `Mention` tags.
+pub struct Mentioned {
+    pub uri: String,
+    /// `@user@domain`, or `@user` for local accounts.
+    pub acct: String,
+}
+
+/// The id of a status: derived from the configuration for local ones.
+pub fn status_id(status: &StatusRow, author: &AccountRow, urls: &Urls) -> String {
+    if status.local {
+        urls.status(&author.username, status.id)
+    } else {
+        status.uri.clone()
+    }
+}
+
+/// A local status as a `Note` with its mentions: tagged, and addressed (`to` for a
+/// direct status, `cc` otherwise).
+pub fn note_with_mentions(
+    status: &StatusRow,
+    author: &AccountRow,
+    mentions: &[Mentioned],
+    urls: &Urls,
+) -> Value {
+    let mut note = note(status, author, urls);
+    let field = if status.visibility == "direct" {
+        "to"
+    } else {
+        "cc"
+    };
+    if let Some(list) = note[field].as_array_mut() {
+        for m in mentions {
+            if !list.iter().any(|v| v == m.uri.as_str()) {
+                list.push(json!(m.uri));
+            }
+        }
+    }
+    note["tag"] = mentions
+        .iter()
+        .map(|m| json!({"type": "Mention", "href": m.uri, "name": m.acct}))
+        .collect();
+    note
+}
+
+fn with_context(mut activity: Value) -> Value {
+    if let Value::Object(map) = &mut activity {
+        map.insert(
+            "@context".into(),
+            json!(["https://www.w3.org/ns/activitystreams"]),
+        );
+    }
+    activity
+}
+
+/// `Create{Note}` of a local status.
+pub fn create_note(note: Value) -> Value {
+    let id = note["id"].as_str().unwrap_or_default().to_owned();
+    with_context(json!({
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": note["attributedTo"],
+        "published": note["published"],
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": note,
+    }))
+}
+
+/// `Update{Note}` after an edit; the id names the edit, so each edit is new.
+pub fn update_note(note: Value, edited_at: i64) -> Value {
+    let id = note["id"].as_str().unwrap_or_default().to_owned();
+    with_context(json!({
+        "id": format!("{id}#updates/{edited_at}"),
+        "type": "Update",
+        "actor": note["attributedTo"],
+        "published": note["updated"],
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": note,
+    }))
+}
+
+/// `Delete{Tombstone}` of a status, addressed like the status was.
+pub fn delete_note(note: &Value) -> Value {
+    let id = note["id"].as_str().unwrap_or_default().to_owned();
+    with_context(json!({
+        "id": format!("{id}#delete"),
+        "type": "Delete",
+        "actor": note["attributedTo"],
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": {"id": id, "type": "Tombstone", "atomUri": id},
+    }))
+}
+
+/// `Like` of a status by a local actor.
+pub fn like(actor: &str, status_id: i64, object: &str) -> Value {
+    with_context(json!({
+        "id": format!("{actor}#likes/{status_id}"),
+        "type": "Like",
+        "actor": actor,
+        "object": object,
+    }))
+}
+
+/// `Announce` of a status by a local actor; `reblog_uri` is the reblog's own id. A
+/// followers-only reblog (of one's own followers-only post) goes to the followers only.
+pub fn announce(
+    actor: &str,
+    reblog_uri: &str,
+    object: &str,
+    followers: &str,
+    published: i64,
+    followers_only: bool,
+) -> Value {
+    let (to, cc) = if followers_only {
+        (json!([followers]), json!([]))
+    } else {
+        (json!([PUBLIC]), json!([followers]))
+    };
+    with_context(json!({
+        "id": format!("{reblog_uri}/activity"),
+        "type": "Announce",
+        "actor": actor,
+        "published": rfc3339_s(published),
+        "to": to,
+        "cc": cc,
+        "object": object,
+    }))
+}
+
+/// `Follow` of a remote actor. The id is stable per pair, so the later `Undo` embeds
+/// exactly the same `Follow`.
+pub fn follow(actor: &str, target_id: i64, object: &str) -> Value {
+    with_context(json!({
+        "id": format!("{actor}#follows/{target_id}"),
+        "type": "Follow",
+        "actor": actor,
+        "object": object,
+    }))
+}
+
+/// `Block` of a remote actor.
+pub fn block(actor: &str, target_id: i64, object: &str) -> Value {
+    with_context(json!({
+        "id": format!("{actor}#blocks/{target_id}"),
+        "type": "Block",
+        "actor": actor,
+        "object": object,
+    }))
+}
+
+/// `Undo` of one of the activities above, embedding the whole activity (a bare URI
+/// broke Threads).
+pub fn undo(mut inner: Value) -> Value {
+    let id = inner["id"].as_str().unwrap_or_default().to_owned();
+    let actor = inner["actor"].clone();
+    if let Value::Object(map) = &mut inner {
+        map.remove("@context");
+    }
+    with_context(json!({
+        "id": format!("{id}/undo"),
+        "type": "Undo",
+        "actor": actor,
+        "object": inner,
+    }))
+}
+
+/// `Accept` or `Reject` of a remote follower's `Follow` by a local actor.
+pub fn answer_follow(
+    kind: &str,
+    me: &str,
+    requester: &str,
+    requester_id: i64,
+    follow_id: Option<&str>,
+) -> Value {
+    let mut follow = json!({"type": "Follow", "actor": requester, "object": me});
+    if let Some(id) = follow_id {
+        follow["id"] = json!(id);
+    }
+    with_context(json!({
+        "id": format!("{me}#{}/follows/{requester_id}", kind.to_ascii_lowercase()),
+        "type": kind,
+        "actor": me,
+        "object": follow,
+    }))
+}
+
+/// `Update{Person}` after a profile change.
+pub fn update_person(actor: &Actor, updated_at: i64) -> Value {
+    let object = serde_json::to_value(actor).unwrap_or(Value::Null);
+    json!({
+        "@context": object["@context"],
+        "id": format!("{}#updates/{updated_at}", actor.id),
+        "type": "Update",
+        "actor": actor.id,
+        "to": [PUBLIC],
+        "object": object,
+    })
+}

@@ -15,6 +15,7 @@ use super::error::{CoreError, CoreResult};
 use super::ids::next_id;
 use super::notifications::{notify, Kind};
 use super::time::now_ms;
+use crate::worker::outbox::{self, Event};
 
 /// How many of an author's recent posts a new follower's home feed receives at once.
 pub const BACKFILL_ON_FOLLOW: i64 = 40;
@@ -105,6 +106,17 @@ pub async fn follow(
         return Ok(Followed::Requested);
     }
     let options = merged_options(None, params);
+    if !target.is_local() {
+        // A remote account answers the Follow with Accept or Reject.
+        outbox::emit(
+            db,
+            Event::Follow {
+                account_id: source.id,
+                target_id: target.id,
+            },
+        )
+        .await?;
+    }
     let row = NewFollowRow {
         id: next_id(),
         account_id: source.id,
@@ -149,6 +161,16 @@ pub async fn unfollow(db: &Db, source: &AccountRow, target: &AccountRow) -> Core
     if unfollowed {
         fulmar_store::timelines::remove_author(db, source.id, target.id).await?;
     }
+    if (unfollowed || withdrawn) && !target.is_local() {
+        outbox::emit(
+            db,
+            Event::UndoFollow {
+                account_id: source.id,
+                target_id: target.id,
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -166,6 +188,8 @@ pub async fn remove_from_followers(
 
 /// `me` accepts `requester`'s follow request. `NotFound` when there is none.
 pub async fn authorize(db: &Db, me: &AccountRow, requester: &AccountRow) -> CoreResult<()> {
+    // Before the request row goes: the Accept embeds the Follow's id.
+    outbox::emit_answer(db, me, requester, true).await?;
     if !fulmar_store::relationships::accept_request(db, requester.id, me.id, next_id(), now_ms())
         .await?
     {
@@ -188,6 +212,8 @@ pub async fn authorize(db: &Db, me: &AccountRow, requester: &AccountRow) -> Core
 
 /// `me` turns down `requester`'s follow request. `NotFound` when there is none.
 pub async fn reject(db: &Db, me: &AccountRow, requester: &AccountRow) -> CoreResult<()> {
+    // Before the request row goes: the Reject embeds the Follow's id.
+    outbox::emit_answer(db, me, requester, false).await?;
     if !fulmar_store::relationships::delete_request(db, requester.id, me.id).await? {
         return Err(CoreError::NotFound);
     }
@@ -221,12 +247,32 @@ pub async fn block(db: &Db, source: &AccountRow, target: &AccountRow) -> CoreRes
     )
     .await?;
     fulmar_store::notifications::delete_from(db, source.id, target.id, &[]).await?;
-    fulmar_store::relationships::block(db, next_id(), source.id, target.id, now_ms()).await?;
+    if fulmar_store::relationships::block(db, next_id(), source.id, target.id, now_ms()).await?
+        && !target.is_local()
+    {
+        outbox::emit(
+            db,
+            Event::Block {
+                account_id: source.id,
+                target_id: target.id,
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
 pub async fn unblock(db: &Db, source: &AccountRow, target: &AccountRow) -> CoreResult<()> {
-    fulmar_store::relationships::unblock(db, source.id, target.id).await?;
+    if fulmar_store::relationships::unblock(db, source.id, target.id).await? && !target.is_local() {
+        outbox::emit(
+            db,
+            Event::UndoBlock {
+                account_id: source.id,
+                target_id: target.id,
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

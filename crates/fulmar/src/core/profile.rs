@@ -176,6 +176,13 @@ pub async fn update(
     };
     let unlocked = account.locked && !update.locked;
     fulmar_store::accounts::update_profile(db, account.id, &update).await?;
+    crate::worker::outbox::emit(
+        db,
+        crate::worker::outbox::Event::UpdateProfile {
+            account_id: account.id,
+        },
+    )
+    .await?;
     let updated = fulmar_store::accounts::by_id(db, account.id)
         .await?
         .ok_or(CoreError::NotFound)?;

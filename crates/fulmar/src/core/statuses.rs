@@ -22,6 +22,7 @@ use super::notifications::{notify, Kind};
 use super::time::now_ms;
 use super::urls::Urls;
 use super::visibility::can_see;
+use crate::worker::outbox::{self, Event};
 
 /// Mastodon's character limit (`StatusLengthValidator::MAX_CHARS`).
 pub const MAX_CHARS: usize = 500;
@@ -385,6 +386,9 @@ async fn create_with_id(
         application_id: compose.application_id,
         created_at: now,
     };
+    // Queued before the status is stored, so that no crash in between can lose the
+    // activity; the worker waits for the status to appear (or gives up if it never does).
+    outbox::emit(db, Event::CreateStatus { status_id: id }).await?;
     actions::publish(
         db,
         &Publish {
@@ -495,6 +499,13 @@ pub async fn edit(
     for account_id in actions::reblogger_ids(db, status.id).await? {
         notify(db, account_id, author.id, Kind::Update, Some(status.id)).await?;
     }
+    outbox::emit(
+        db,
+        Event::UpdateStatus {
+            status_id: status.id,
+        },
+    )
+    .await?;
     reload(db, status.id).await
 }
 
@@ -502,8 +513,17 @@ pub async fn edit(
 /// can offer "delete and redraft". A reblog is removed outright.
 pub async fn delete(db: &Db, author: &AccountRow, id: &str) -> CoreResult<StatusRow> {
     let status = find_own(db, author, id).await?;
-    if status.reblog_of_id.is_some() {
+    if let Some(original) = status.reblog_of_id {
         actions::delete_reblog(db, &status).await?;
+        outbox::emit(
+            db,
+            Event::UndoAnnounce {
+                account_id: author.id,
+                reblog_id: status.id,
+                status_id: original,
+            },
+        )
+        .await?;
     } else {
         let visibility = visibility_of(&status);
         actions::soft_delete(
@@ -512,6 +532,13 @@ pub async fn delete(db: &Db, author: &AccountRow, id: &str) -> CoreResult<Status
             visibility != Visibility::Direct,
             visibility.is_distributable(),
             now_ms(),
+        )
+        .await?;
+        outbox::emit(
+            db,
+            Event::DeleteStatus {
+                status_id: status.id,
+            },
         )
         .await?;
     }
@@ -572,6 +599,14 @@ pub async fn favourite(db: &Db, actor: &AccountRow, id: &str) -> CoreResult<Stat
             Some(target.id),
         )
         .await?;
+        outbox::emit(
+            db,
+            Event::Like {
+                account_id: actor.id,
+                status_id: target.id,
+            },
+        )
+        .await?;
     }
     reload(db, named.id).await
 }
@@ -581,9 +616,16 @@ pub async fn favourite(db: &Db, actor: &AccountRow, id: &str) -> CoreResult<Stat
 pub async fn unfavourite(db: &Db, actor: &AccountRow, id: &str) -> CoreResult<StatusRow> {
     let named = load_for_undo(db, id).await?;
     let target = original_of(db, named.clone()).await?;
-    if !actions::unfavourite(db, actor.id, target.id).await?
-        && !is_visible(db, &named, Some(actor.id)).await?
-    {
+    if actions::unfavourite(db, actor.id, target.id).await? {
+        outbox::emit(
+            db,
+            Event::UndoLike {
+                account_id: actor.id,
+                status_id: target.id,
+            },
+        )
+        .await?;
+    } else if !is_visible(db, &named, Some(actor.id)).await? {
         return Err(CoreError::NotFound);
     }
     reload(db, named.id).await
@@ -725,6 +767,15 @@ pub async fn reblog(
     )
     .await?;
     fulmar_store::timelines::fan_out(db, reblog_id, actor.id, visibility.as_str()).await?;
+    outbox::emit(
+        db,
+        Event::Announce {
+            account_id: actor.id,
+            reblog_id,
+            status_id: original.id,
+        },
+    )
+    .await?;
     Ok(reload(db, reblog_id).await?)
 }
 
@@ -735,6 +786,15 @@ pub async fn unreblog(db: &Db, actor: &AccountRow, id: &str) -> CoreResult<Statu
     match actions::reblog_by(db, actor.id, original.id).await? {
         Some(reblog) => {
             actions::delete_reblog(db, &reblog).await?;
+            outbox::emit(
+                db,
+                Event::UndoAnnounce {
+                    account_id: actor.id,
+                    reblog_id: reblog.id,
+                    status_id: original.id,
+                },
+            )
+            .await?;
         }
         None => {
             if !is_visible(db, &original, Some(actor.id)).await? {

@@ -10,6 +10,7 @@ mod fedclient;
 mod instance;
 mod notifications;
 mod oauth;
+mod queue;
 mod search;
 mod statuses;
 mod timelines;

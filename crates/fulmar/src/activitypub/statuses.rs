@@ -1,0 +1,78 @@
+//! `GET /users/NAME/statuses/ID`: a local status as a `Note`.
+//!
+//! Public and unlisted statuses are served to anyone; followers-only and direct ones
+//! answer 404 to anonymous fetchers (signed fetches on behalf of a follower come with
+//! the inbox work). A deleted public or unlisted status answers 410 Gone with a
+//! `Tombstone`, so that servers holding a copy drop it; a deleted private one stays a
+//! plain 404, which tells nothing about what existed.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::{to_activitypub, ActivityJson};
+use crate::http::negotiate::{negotiate, Format};
+use crate::http::{ApiError, ApiResult};
+use crate::state::App;
+
+pub async fn status(
+    State(app): State<App>,
+    Path((username, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let format = negotiate(&headers).ok_or_else(|| {
+        ApiError::not_acceptable("This URL serves application/activity+json or text/html")
+    })?;
+    let account = fulmar_store::accounts::local_by_username(&app.db, &username)
+        .await?
+        .filter(|a| a.suspended_at.is_none())
+        .ok_or_else(ApiError::not_found)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    let status = fulmar_store::statuses::by_id(&app.db, id)
+        .await?
+        .filter(|s| s.account_id == account.id && s.local && s.reblog_of_id.is_none())
+        .ok_or_else(ApiError::not_found)?;
+    let public = matches!(status.visibility.as_str(), "public" | "unlisted");
+    if status.deleted_at.is_some() {
+        if !public {
+            return Err(ApiError::not_found());
+        }
+        let uri = app.urls.status(&account.username, status.id);
+        let tombstone = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": uri,
+            "type": "Tombstone",
+        });
+        return Ok((StatusCode::GONE, ActivityJson(tombstone)).into_response());
+    }
+    if !crate::core::visibility::can_see(&app.db, &status, None).await? {
+        return Err(ApiError::not_found());
+    }
+    match format {
+        Format::Html => {
+            Ok(Redirect::to(&app.urls.status_page(&account.username, status.id)).into_response())
+        }
+        Format::ActivityJson => {
+            let mentions: Vec<to_activitypub::Mentioned> =
+                fulmar_store::jobs::mentioned_accounts(&app.db, status.id)
+                    .await?
+                    .into_iter()
+                    .map(|(uri, username, domain)| match domain {
+                        Some(d) => to_activitypub::Mentioned {
+                            acct: format!("@{username}@{d}"),
+                            uri,
+                        },
+                        None => to_activitypub::Mentioned {
+                            uri: app.urls.actor(&username),
+                            acct: format!("@{username}"),
+                        },
+                    })
+                    .collect();
+            let mut note =
+                to_activitypub::note_with_mentions(&status, &account, &mentions, &app.urls);
+            note["@context"] = json!("https://www.w3.org/ns/activitystreams");
+            Ok(ActivityJson(note).into_response())
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The `deliver` queue: one signed POST of one activity to one inbox.
+//!
+//! The request is signed when it is sent, never when it is queued: Mastodon refuses a
+//! `Date` more than about an hour off, and a delivery may be retried for days. Outcomes:
+//! 2xx is done; 4xx other than 408 and 429 is permanent (given up); anything else is
+//! retried with exponential backoff (see [`super::Settings`]). Each host's health is
+//! kept in `instances`: a host that keeps failing is marked unreachable, and its
+//! deliveries are then given up at once, except one probe per interval, until it
+//! answers again.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use fulmar_federation::signatures::{sign_request, SigningKey};
+use fulmar_store::jobs::{self, JobRow};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use super::{Outcome, Shared};
+use crate::core::time::now_ms;
+
+pub const QUEUE: &str = "deliver";
+
+/// A `deliver` job's payload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub inbox: String,
+    /// The activity, serialized once: every inbox gets the same bytes.
+    pub activity: String,
+    /// The local account whose key signs; `None` for the instance actor.
+    pub signer: Option<i64>,
+}
+
+/// Who signs a request.
+#[derive(Clone)]
+pub struct Signer {
+    pub key_id: String,
+    pub key: Arc<SigningKey>,
+}
+
+/// Why a POST did not get an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DeliveryError {
+    pub message: String,
+    /// True when retrying cannot help (a refused address, an invalid URL).
+    pub permanent: bool,
+}
+
+pub type PostFuture<'a> = Pin<Box<dyn Future<Output = Result<u16, DeliveryError>> + Send + 'a>>;
+
+/// Sends one signed activity and reports the HTTP status.
+pub trait Transport: Send + Sync + 'static {
+    fn post<'a>(&'a self, inbox: &'a str, body: &'a [u8], signer: &'a Signer) -> PostFuture<'a>;
+}
+
+/// STAND-IN until the federation crate's SSRF-safe client
+/// (`fulmar_federation::client::post_activity`) lands: signs with
+/// `fulmar_federation::signatures::sign_request` and posts with a plain reqwest client.
+/// It refuses anything but https unless dev mode is on, and does NOT check resolved
+/// addresses: swap it for the federation client.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    dev_insecure: bool,
+}
+
+impl HttpTransport {
+    pub fn new(dev_insecure: bool) -> HttpTransport {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Fulmar/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client");
+        HttpTransport {
+            client,
+            dev_insecure,
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn post<'a>(&'a self, inbox: &'a str, body: &'a [u8], signer: &'a Signer) -> PostFuture<'a> {
+        Box::pin(async move {
+            let permanent = |message: String| DeliveryError {
+                message,
+                permanent: true,
+            };
+            let uri: axum::http::Uri = inbox
+                .parse()
+                .map_err(|e| permanent(format!("invalid inbox URL {inbox}: {e}")))?;
+            match uri.scheme_str() {
+                Some("https") => {}
+                Some("http") if self.dev_insecure => {}
+                _ => return Err(permanent(format!("refusing to deliver to {inbox}"))),
+            }
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static(fulmar_federation::ACTIVITY_JSON),
+            );
+            headers.insert(
+                axum::http::header::ACCEPT,
+                axum::http::HeaderValue::from_static(fulmar_federation::ACTIVITY_JSON),
+            );
+            sign_request(
+                &axum::http::Method::POST,
+                &uri,
+                &mut headers,
+                Some(body),
+                &signer.key_id,
+                &signer.key,
+                SystemTime::now(),
+            )
+            .map_err(|e| permanent(format!("signing: {e}")))?;
+            let response = self
+                .client
+                .post(inbox)
+                .headers(headers)
+                .body(body.to_vec())
+                .send()
+                .await
+                .map_err(|e| DeliveryError {
+                    message: format!("{inbox}: {e}"),
+                    permanent: false,
+                })?;
+            Ok(response.status().as_u16())
+        })
+    }
+}
+
+/// Runs `deliver` jobs: per-host limits, key cache, host health.
+pub struct Deliverer {
+    transport: Arc<dyn Transport>,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    keys: Mutex<HashMap<Option<i64>, Signer>>,
+}
+
+impl Deliverer {
+    pub fn new(transport: Arc<dyn Transport>, per_host: usize) -> Deliverer {
+        Deliverer {
+            transport,
+            per_host: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if hosts.len() > 10_000 {
+            // Forget idle hosts so the map stays bounded.
+            hosts.retain(|_, s| Arc::strong_count(s) > 1);
+        }
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
+    }
+
+    async fn signer(&self, shared: &Shared, account: Option<i64>) -> Result<Signer, String> {
+        if let Some(s) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&account)
+        {
+            return Ok(s.clone());
+        }
+        let app = &shared.app;
+        let (key_id, pem) = match account {
+            None => (
+                app.urls.instance_actor_key_id(),
+                app.instance_key.private_key_pem.clone(),
+            ),
+            Some(id) => {
+                let account = fulmar_store::accounts::by_id(&app.db, id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the signing account is gone")?;
+                let key = fulmar_store::keys::main_key_of(&app.db, id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .and_then(|k| k.private_key_pem)
+                    .ok_or("the signing account has no private key")?;
+                (app.urls.key_id(&account.username), key)
+            }
+        };
+        let key = SigningKey::from_pem(&pem).map_err(|e| format!("signing key: {e}"))?;
+        let signer = Signer {
+            key_id,
+            key: Arc::new(key),
+        };
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account, signer.clone());
+        Ok(signer)
+    }
+
+    pub(crate) async fn run(&self, shared: &Shared, job: &JobRow) -> Outcome {
+        let delivery: Delivery = match serde_json::from_str(&job.payload) {
+            Ok(d) => d,
+            Err(e) => return Outcome::GiveUp(format!("bad payload: {e}")),
+        };
+        let Some(host) = url::Url::parse(&delivery.inbox).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            })
+        }) else {
+            return Outcome::GiveUp(format!("invalid inbox URL {}", delivery.inbox));
+        };
+        let db = &shared.app.db;
+        let settings = &shared.settings;
+        let now = now_ms();
+        match jobs::host_health(db, &host).await {
+            Ok(Some(h)) if h.unreachable_since.is_some() => {
+                let probed_recently = h
+                    .last_failure_at
+                    .is_some_and(|t| t > now - settings.probe_interval_ms);
+                if probed_recently {
+                    return Outcome::GiveUp(format!("{host} is unreachable"));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Outcome::Retry(format!("reading host health: {e}")),
+        }
+        let signer = match self.signer(shared, delivery.signer).await {
+            Ok(s) => s,
+            Err(e) => return Outcome::GiveUp(e),
+        };
+        let limit = self.host_limit(&host);
+        let Ok(_permit) = limit.acquire().await else {
+            return Outcome::Retry("shutting down".into());
+        };
+        let result = self
+            .transport
+            .post(&delivery.inbox, delivery.activity.as_bytes(), &signer)
+            .await;
+        let now = now_ms();
+        match result {
+            Ok(status) if (200..300).contains(&status) => {
+                let _ = jobs::host_succeeded(db, &host, now).await;
+                Outcome::Done
+            }
+            Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
+                // The host answered: it is up, the request is what it refuses.
+                let _ = jobs::host_succeeded(db, &host, now).await;
+                Outcome::GiveUp(format!("{}: HTTP {status}", delivery.inbox))
+            }
+            Ok(status) => {
+                self.failed(shared, &host, now).await;
+                Outcome::Retry(format!("{}: HTTP {status}", delivery.inbox))
+            }
+            Err(e) if e.permanent => Outcome::GiveUp(e.message),
+            Err(e) => {
+                self.failed(shared, &host, now).await;
+                Outcome::Retry(e.message)
+            }
+        }
+    }
+
+    async fn failed(&self, shared: &Shared, host: &str, now: i64) {
+        match jobs::host_failed(
+            &shared.app.db,
+            host,
+            now,
+            shared.settings.unreachable_after_ms,
+        )
+        .await
+        {
+            Ok(h) if h.unreachable_since == Some(now) => {
+                tracing::warn!(
+                    "{host} has been failing since {:?}: marked unreachable",
+                    h.failing_since
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("recording {host}'s failure: {e}"),
+        }
+    }
+}

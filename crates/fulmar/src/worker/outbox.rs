@@ -1,0 +1,470 @@
+//! The `outbox` queue: local actions become activities.
+//!
+//! Core services call [`emit`] where they make a change; the job carries only ids
+//! (core builds no JSON-LD). The worker loads the rows, builds the activity in
+//! `activitypub::to_activitypub`, works out the audience and replaces itself, in one
+//! transaction, with one `deliver` job per distinct inbox (shared inboxes preferred and
+//! deduplicated). Local-only audiences produce no deliveries.
+
+use std::collections::BTreeSet;
+
+use fulmar_store::accounts::AccountRow;
+use fulmar_store::jobs::{self, JobRow, NewJob};
+use fulmar_store::Db;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::delivery::{self, Delivery};
+use super::{Outcome, Shared};
+use crate::activitypub::to_activitypub as ap;
+use crate::core::error::CoreResult;
+use crate::core::ids::next_id;
+use crate::core::time::now_ms;
+
+pub const QUEUE: &str = "outbox";
+
+/// A local action that other servers must hear about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    CreateStatus {
+        status_id: i64,
+    },
+    UpdateStatus {
+        status_id: i64,
+    },
+    DeleteStatus {
+        status_id: i64,
+    },
+    Like {
+        account_id: i64,
+        status_id: i64,
+    },
+    UndoLike {
+        account_id: i64,
+        status_id: i64,
+    },
+    Announce {
+        account_id: i64,
+        reblog_id: i64,
+        status_id: i64,
+    },
+    UndoAnnounce {
+        account_id: i64,
+        reblog_id: i64,
+        status_id: i64,
+    },
+    Follow {
+        account_id: i64,
+        target_id: i64,
+    },
+    UndoFollow {
+        account_id: i64,
+        target_id: i64,
+    },
+    Block {
+        account_id: i64,
+        target_id: i64,
+    },
+    UndoBlock {
+        account_id: i64,
+        target_id: i64,
+    },
+    Accept {
+        account_id: i64,
+        requester_id: i64,
+        follow_uri: Option<String>,
+    },
+    Reject {
+        account_id: i64,
+        requester_id: i64,
+        follow_uri: Option<String>,
+    },
+    UpdateProfile {
+        account_id: i64,
+    },
+}
+
+/// Queues `event` for the outbox worker and wakes this process's pollers.
+pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
+    enqueue(db, &event).await?;
+    super::wake();
+    Ok(())
+}
+
+async fn enqueue(db: &Db, event: &Event) -> CoreResult<()> {
+    let payload = serde_json::to_string(&event).map_err(anyhow::Error::from)?;
+    let now = now_ms();
+    jobs::enqueue(
+        db,
+        &NewJob {
+            id: next_id(),
+            queue: QUEUE.into(),
+            payload,
+            run_at: now,
+            concurrency_key: None,
+            max_attempts: 10,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote and
+/// has asked; reads the Follow's id, so call it before the request row goes.
+pub async fn emit_answer(
+    db: &Db,
+    me: &AccountRow,
+    requester: &AccountRow,
+    accept: bool,
+) -> CoreResult<()> {
+    if requester.is_local() {
+        return Ok(());
+    }
+    let Some(follow_uri) = jobs::follow_uri(db, requester.id, me.id).await? else {
+        return Ok(());
+    };
+    let (account_id, requester_id) = (me.id, requester.id);
+    // Without waking the pollers: this runs just before the caller's read-then-write
+    // transaction on the request, and an immediate claim (a write) racing with it makes
+    // SQLite refuse that transaction (SQLITE_BUSY on the lock upgrade). The next poll,
+    // within a second, sends it.
+    enqueue(
+        db,
+        &if accept {
+            Event::Accept {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
+        } else {
+            Event::Reject {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
+        },
+    )
+    .await
+}
+
+/// What an event turns into.
+struct Plan {
+    activity: Value,
+    signer: i64,
+    inboxes: BTreeSet<String>,
+}
+
+pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
+    let event: Event = match serde_json::from_str(&job.payload) {
+        Ok(e) => e,
+        Err(e) => return Outcome::GiveUp(format!("bad payload: {e}")),
+    };
+    if let Event::CreateStatus { status_id } = event {
+        // Queued just before the status is stored: it may not be committed yet.
+        match fulmar_store::statuses::by_id(&shared.app.db, status_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) if job.attempts < 5 => return Outcome::RetrySoon("not stored yet".into()),
+            Ok(None) => return Outcome::GiveUp("the status was never stored".into()),
+            Err(e) => return Outcome::Retry(e.to_string()),
+        }
+    }
+    let plan = match plan(shared, &event).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Outcome::Done,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let body = match serde_json::to_string(&plan.activity) {
+        Ok(b) => b,
+        Err(e) => return Outcome::GiveUp(e.to_string()),
+    };
+    let now = now_ms();
+    let deliveries: Vec<NewJob> = plan
+        .inboxes
+        .into_iter()
+        .filter_map(|inbox| {
+            let payload = serde_json::to_string(&Delivery {
+                inbox: inbox.clone(),
+                activity: body.clone(),
+                signer: Some(plan.signer),
+            })
+            .ok()?;
+            Some(NewJob {
+                id: next_id(),
+                queue: delivery::QUEUE.into(),
+                payload,
+                run_at: now,
+                concurrency_key: Some(inbox),
+                max_attempts: shared.settings.deliver_max_attempts,
+                created_at: now,
+            })
+        })
+        .collect();
+    match jobs::complete_with(&shared.app.db, job.id, &deliveries).await {
+        Ok(()) => {
+            if !deliveries.is_empty() {
+                super::wake();
+            }
+            Outcome::Handled
+        }
+        Err(e) => Outcome::Retry(e.to_string()),
+    }
+}
+
+async fn account(db: &Db, id: i64) -> anyhow::Result<Option<AccountRow>> {
+    Ok(fulmar_store::accounts::by_id(db, id).await?)
+}
+
+/// A remote account's inbox, shared one preferred.
+fn inbox_of(a: &AccountRow) -> Option<String> {
+    if a.is_local() {
+        return None;
+    }
+    a.shared_inbox_url.clone().or_else(|| a.inbox_url.clone())
+}
+
+async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
+    let db = &shared.app.db;
+    let urls = &shared.app.urls;
+    // The acting local account, and the remote account an action targets.
+    let pair = |a: Option<AccountRow>, b: Option<AccountRow>| match (a, b) {
+        (Some(a), Some(b)) if a.is_local() && !b.is_local() => Some((a, b)),
+        _ => None,
+    };
+    let plan = match event {
+        Event::CreateStatus { status_id }
+        | Event::UpdateStatus { status_id }
+        | Event::DeleteStatus { status_id } => {
+            let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
+                return Ok(None);
+            };
+            let Some(author) = account(db, status.account_id).await? else {
+                return Ok(None);
+            };
+            if !status.local || !author.is_local() || status.reblog_of_id.is_some() {
+                return Ok(None);
+            }
+            // Deleted before its Create or Update went out: only the Delete is sent.
+            if status.deleted_at.is_some() && !matches!(event, Event::DeleteStatus { .. }) {
+                return Ok(None);
+            }
+            let mentions: Vec<ap::Mentioned> = jobs::mentioned_accounts(db, status.id)
+                .await?
+                .into_iter()
+                .map(|(uri, username, domain)| match domain {
+                    Some(d) => ap::Mentioned {
+                        acct: format!("@{username}@{d}"),
+                        uri,
+                    },
+                    None => ap::Mentioned {
+                        uri: urls.actor(&username),
+                        acct: format!("@{username}"),
+                    },
+                })
+                .collect();
+            let note = ap::note_with_mentions(&status, &author, &mentions, urls);
+            let activity = match event {
+                Event::CreateStatus { .. } => ap::create_note(note),
+                Event::UpdateStatus { .. } => {
+                    ap::update_note(note, status.edited_at.unwrap_or(status.created_at))
+                }
+                _ => ap::delete_note(&note),
+            };
+            let mut inboxes = BTreeSet::new();
+            let direct = status.visibility == "direct";
+            if !direct {
+                inboxes.extend(jobs::follower_inboxes(db, author.id).await?);
+            }
+            for (inbox, shared_inbox) in jobs::mentioned_inboxes(db, status.id).await? {
+                let chosen = if direct {
+                    inbox.or(shared_inbox)
+                } else {
+                    shared_inbox.or(inbox)
+                };
+                inboxes.extend(chosen);
+            }
+            Plan {
+                activity,
+                signer: author.id,
+                inboxes,
+            }
+        }
+        Event::Like {
+            account_id,
+            status_id,
+        }
+        | Event::UndoLike {
+            account_id,
+            status_id,
+        } => {
+            let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
+                return Ok(None);
+            };
+            let Some((actor, author)) = pair(
+                account(db, *account_id).await?,
+                account(db, status.account_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            let like = ap::like(&urls.actor(&actor.username), status.id, &status.uri);
+            let activity = if matches!(event, Event::Like { .. }) {
+                like
+            } else {
+                ap::undo(like)
+            };
+            Plan {
+                activity,
+                signer: actor.id,
+                inboxes: inbox_of(&author).into_iter().collect(),
+            }
+        }
+        Event::Announce {
+            account_id,
+            reblog_id,
+            status_id,
+        }
+        | Event::UndoAnnounce {
+            account_id,
+            reblog_id,
+            status_id,
+        } => {
+            let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
+                return Ok(None);
+            };
+            let Some(actor) = account(db, *account_id).await?.filter(|a| a.is_local()) else {
+                return Ok(None);
+            };
+            let Some(author) = account(db, status.account_id).await? else {
+                return Ok(None);
+            };
+            let object = ap::status_id(&status, &author, urls);
+            let reblog = fulmar_store::statuses::by_id(db, *reblog_id).await?;
+            let created = reblog.as_ref().map_or(now_ms(), |r| r.created_at);
+            let followers_only = reblog
+                .as_ref()
+                .map_or(&status.visibility, |r| &r.visibility)
+                == "private";
+            let announce = ap::announce(
+                &urls.actor(&actor.username),
+                &urls.status(&actor.username, *reblog_id),
+                &object,
+                &urls.followers(&actor.username),
+                created,
+                followers_only,
+            );
+            let activity = if matches!(event, Event::Announce { .. }) {
+                announce
+            } else {
+                ap::undo(announce)
+            };
+            let mut inboxes: BTreeSet<String> = jobs::follower_inboxes(db, actor.id)
+                .await?
+                .into_iter()
+                .collect();
+            inboxes.extend(inbox_of(&author));
+            Plan {
+                activity,
+                signer: actor.id,
+                inboxes,
+            }
+        }
+        Event::Follow {
+            account_id,
+            target_id,
+        }
+        | Event::UndoFollow {
+            account_id,
+            target_id,
+        }
+        | Event::Block {
+            account_id,
+            target_id,
+        }
+        | Event::UndoBlock {
+            account_id,
+            target_id,
+        } => {
+            let Some((actor, target)) = pair(
+                account(db, *account_id).await?,
+                account(db, *target_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            let me = urls.actor(&actor.username);
+            let activity = match event {
+                Event::Follow { .. } => ap::follow(&me, target.id, &target.uri),
+                Event::UndoFollow { .. } => ap::undo(ap::follow(&me, target.id, &target.uri)),
+                Event::Block { .. } => ap::block(&me, target.id, &target.uri),
+                _ => ap::undo(ap::block(&me, target.id, &target.uri)),
+            };
+            Plan {
+                activity,
+                signer: actor.id,
+                inboxes: target
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&target))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::Accept {
+            account_id,
+            requester_id,
+            follow_uri,
+        }
+        | Event::Reject {
+            account_id,
+            requester_id,
+            follow_uri,
+        } => {
+            let Some((me, requester)) = pair(
+                account(db, *account_id).await?,
+                account(db, *requester_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            let kind = if matches!(event, Event::Accept { .. }) {
+                "Accept"
+            } else {
+                "Reject"
+            };
+            let activity = ap::answer_follow(
+                kind,
+                &urls.actor(&me.username),
+                &requester.uri,
+                requester.id,
+                follow_uri.as_deref(),
+            );
+            Plan {
+                activity,
+                signer: me.id,
+                inboxes: requester
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&requester))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::UpdateProfile { account_id } => {
+            let Some(actor) = account(db, *account_id).await?.filter(|a| a.is_local()) else {
+                return Ok(None);
+            };
+            let Some(key) = fulmar_store::keys::main_key_of(db, actor.id).await? else {
+                return Ok(None);
+            };
+            let doc = ap::actor(&actor, &key.public_key_pem, urls);
+            Plan {
+                activity: ap::update_person(&doc, actor.updated_at),
+                signer: actor.id,
+                inboxes: jobs::follower_inboxes(db, actor.id)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            }
+        }
+    };
+    Ok(Some(plan))
+}

@@ -1,0 +1,367 @@
+//! The durable job queue, per-host delivery health, and the audience queries the
+//! outbox fans out with.
+//!
+//! A job is a row of `jobs`. Workers *claim* ready rows by setting a lease
+//! (`locked_until`); a finished job is deleted, a failed one is rescheduled
+//! (`attempts + 1`, `run_at` later, `last_error`) or, after `max_attempts`, marked dead
+//! (`dead_at`) and pruned later. A worker that dies simply lets its lease pass, and the
+//! job becomes claimable again: delivery is at least once.
+
+use crate::{with_pool, Backend, Db, Result};
+
+/// One row of `jobs`.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub queue: String,
+    pub concurrency_key: Option<String>,
+    pub payload: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: i64,
+    pub locked_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub dead_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, queue, concurrency_key, payload, attempts, max_attempts, run_at, \
+    locked_until, last_error, created_at, dead_at";
+
+/// What it takes to enqueue a job. `id` comes from the caller's id generator.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub id: i64,
+    pub queue: String,
+    pub payload: String,
+    pub run_at: i64,
+    pub concurrency_key: Option<String>,
+    pub max_attempts: i32,
+    pub created_at: i64,
+}
+
+const INSERT: &str = "INSERT INTO jobs \
+    (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
+    VALUES ($1, $2, $3, $4, 0, $5, $6, $7)";
+
+/// Adds one job.
+pub async fn enqueue(db: &Db, job: &NewJob) -> Result<()> {
+    with_pool!(db, p => sqlx::query(INSERT)
+        .bind(job.id)
+        .bind(&job.queue)
+        .bind(&job.concurrency_key)
+        .bind(&job.payload)
+        .bind(job.max_attempts)
+        .bind(job.run_at)
+        .bind(job.created_at)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Adds many jobs in one transaction: all of them or none.
+pub async fn enqueue_batch(db: &Db, jobs: &[NewJob]) -> Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    with_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        for job in jobs {
+            sqlx::query(INSERT)
+                .bind(job.id)
+                .bind(&job.queue)
+                .bind(&job.concurrency_key)
+                .bind(&job.payload)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(job.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Claims up to `limit` ready jobs (due, not dead, not leased or with an expired
+/// lease), leasing them until `now + lease_ms`, oldest first.
+///
+/// The SQL differs per database, which is why this branches on the backend:
+/// PostgreSQL runs many writers at once, so the selecting subquery takes
+/// `FOR UPDATE SKIP LOCKED` and two workers never claim the same row; SQLite has no
+/// row locks (nor that syntax) but a single writer, so the plain
+/// `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` is already atomic.
+pub async fn claim(db: &Db, limit: i64, now: i64, lease_ms: i64) -> Result<Vec<JobRow>> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET locked_until = $1 WHERE id IN (\
+            SELECT id FROM jobs WHERE dead_at IS NULL AND run_at <= $2 \
+            AND (locked_until IS NULL OR locked_until <= $2) \
+            ORDER BY run_at, id LIMIT $3{lock}) \
+         RETURNING {COLUMNS}"
+    );
+    let mut rows = with_pool!(db, p => sqlx::query_as::<_, JobRow>(&sql)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?;
+    rows.sort_by_key(|r| (r.run_at, r.id));
+    Ok(rows)
+}
+
+/// A finished job leaves the queue.
+pub async fn complete(db: &Db, id: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Records a failed attempt. The job runs again at `retry_at`, unless that was its last
+/// attempt: then it is marked dead. Returns true when the job is now dead.
+pub async fn fail(db: &Db, id: i64, retry_at: i64, error: &str, now: i64) -> Result<bool> {
+    let dead: Option<Option<i64>> = with_pool!(db, p => sqlx::query_scalar(
+        "UPDATE jobs SET attempts = attempts + 1, run_at = $2, locked_until = NULL, \
+         last_error = $3, \
+         dead_at = CASE WHEN attempts + 1 >= max_attempts THEN $4 ELSE NULL END \
+         WHERE id = $1 RETURNING dead_at")
+        .bind(id)
+        .bind(retry_at)
+        .bind(truncate(error))
+        .bind(now)
+        .fetch_optional(p)
+        .await)?;
+    Ok(matches!(dead, Some(Some(_))))
+}
+
+/// Gives a job up at once (a permanent failure): it is kept, marked dead, until pruned.
+pub async fn bury(db: &Db, id: i64, error: &str, now: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE jobs SET attempts = attempts + 1, locked_until = NULL, last_error = $2, \
+         dead_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(truncate(error))
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Lets go of a leased job without counting an attempt (shutdown, host busy): it can
+/// be claimed again from `run_at`.
+pub async fn release(db: &Db, id: i64, run_at: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE jobs SET locked_until = NULL, run_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(run_at)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Keeps the dead jobs bounded: deletes those older than `before`, and beyond the
+/// newest `keep`. Returns how many went.
+pub async fn prune_dead(db: &Db, before: i64, keep: i64) -> Result<u64> {
+    let a = with_pool!(db, p => sqlx::query(
+        "DELETE FROM jobs WHERE dead_at IS NOT NULL AND dead_at < $1")
+        .bind(before)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let b = with_pool!(db, p => sqlx::query(
+        "DELETE FROM jobs WHERE dead_at IS NOT NULL AND id NOT IN \
+         (SELECT id FROM jobs WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, id DESC LIMIT $1)")
+        .bind(keep)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(a + b)
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<JobRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    Ok(with_pool!(db, p => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+/// Every job of a queue, dead or alive, in id order (tests and operators).
+pub async fn list(db: &Db, queue: &str) -> Result<Vec<JobRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE queue = $1 ORDER BY id");
+    Ok(with_pool!(db, p => sqlx::query_as::<_, JobRow>(&sql).bind(queue).fetch_all(p).await)?)
+}
+
+/// How many live (not dead) jobs a queue holds.
+pub async fn pending(db: &Db, queue: &str) -> Result<i64> {
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE queue = $1 AND dead_at IS NULL")
+        .bind(queue)
+        .fetch_one(p)
+        .await)?)
+}
+
+fn truncate(error: &str) -> String {
+    let mut end = error.len().min(1000);
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    error[..end].to_owned()
+}
+
+// ---- per-host delivery health (`instances`) ----
+
+/// The health of a host as the delivery worker sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct HostHealth {
+    pub last_success_at: Option<i64>,
+    pub last_failure_at: Option<i64>,
+    pub failure_count: i32,
+    pub unreachable_since: Option<i64>,
+    pub failing_since: Option<i64>,
+}
+
+pub async fn host_health(db: &Db, domain: &str) -> Result<Option<HostHealth>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, HostHealth>(
+        "SELECT last_success_at, last_failure_at, failure_count, unreachable_since, \
+         failing_since FROM instances WHERE domain = $1")
+        .bind(domain)
+        .fetch_optional(p)
+        .await)?)
+}
+
+/// A host answered: its failures are forgotten and it is reachable again.
+pub async fn host_succeeded(db: &Db, domain: &str, now: i64) -> Result<()> {
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO instances (domain, first_seen_at, last_success_at, failure_count) \
+         VALUES ($1, $2, $2, 0) \
+         ON CONFLICT (domain) DO UPDATE SET last_success_at = $2, failure_count = 0, \
+         unreachable_since = NULL, failing_since = NULL")
+        .bind(domain)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// A host failed to answer (network error or 5xx). Once it has failed continuously for
+/// `unreachable_after_ms` it is marked unreachable. Returns the health afterwards.
+pub async fn host_failed(
+    db: &Db,
+    domain: &str,
+    now: i64,
+    unreachable_after_ms: i64,
+) -> Result<HostHealth> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, HostHealth>(
+        "INSERT INTO instances (domain, first_seen_at, last_failure_at, failure_count, \
+         failing_since, unreachable_since) \
+         VALUES ($1, $2, $2, 1, $2, CASE WHEN $3 <= 0 THEN $2 ELSE NULL END) \
+         ON CONFLICT (domain) DO UPDATE SET last_failure_at = $2, \
+         failure_count = instances.failure_count + 1, \
+         failing_since = COALESCE(instances.failing_since, $2), \
+         unreachable_since = CASE \
+            WHEN instances.unreachable_since IS NOT NULL THEN instances.unreachable_since \
+            WHEN COALESCE(instances.failing_since, $2) <= $2 - $3 THEN $2 \
+            ELSE NULL END \
+         RETURNING last_success_at, last_failure_at, failure_count, unreachable_since, \
+         failing_since")
+        .bind(domain)
+        .bind(now)
+        .bind(unreachable_after_ms)
+        .fetch_one(p)
+        .await)?)
+}
+
+// ---- audiences: where the outbox delivers ----
+
+/// The distinct inboxes of `account_id`'s remote followers, each follower's shared
+/// inbox when it has one.
+pub async fn follower_inboxes(db: &Db, account_id: i64) -> Result<Vec<String>> {
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, String>(
+        "SELECT DISTINCT COALESCE(a.shared_inbox_url, a.inbox_url) FROM follows f \
+         JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = $1 AND a.domain IS NOT NULL \
+         AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL")
+        .bind(account_id)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// The remote accounts a status mentions: (personal inbox, shared inbox).
+pub async fn mentioned_inboxes(
+    db: &Db,
+    status_id: i64,
+) -> Result<Vec<(Option<String>, Option<String>)>> {
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, (Option<String>, Option<String>)>(
+        "SELECT a.inbox_url, a.shared_inbox_url FROM mentions m \
+         JOIN accounts a ON a.id = m.account_id \
+         WHERE m.status_id = $1 AND a.domain IS NOT NULL")
+        .bind(status_id)
+        .fetch_all(p)
+        .await)?,
+    )
+}
+
+/// The actor URIs of the remote accounts a status mentions (for `to`/`cc` and tags).
+pub async fn mentioned_accounts(
+    db: &Db,
+    status_id: i64,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT a.uri, a.username, a.domain FROM mentions m JOIN accounts a ON a.id = m.account_id \
+         WHERE m.status_id = $1 ORDER BY a.id")
+        .bind(status_id)
+        .fetch_all(p)
+        .await)?,
+    )
+}
+
+/// Whether a follow request (or follow) from `account_id` to `target` exists, and if so
+/// the `uri` of its Follow activity when one was stored.
+pub async fn follow_uri(db: &Db, account_id: i64, target: i64) -> Result<Option<Option<String>>> {
+    let mut found = None;
+    for table in ["follow_requests", "follows"] {
+        let sql =
+            format!("SELECT uri FROM {table} WHERE account_id = $1 AND target_account_id = $2");
+        let row: Option<Option<String>> = with_pool!(db, p => sqlx::query_scalar(&sql)
+            .bind(account_id)
+            .bind(target)
+            .fetch_optional(p)
+            .await)?;
+        if let Some(uri) = row {
+            if uri.is_some() {
+                return Ok(Some(uri));
+            }
+            found = Some(None);
+        }
+    }
+    Ok(found)
+}
+
+/// Finishes job `done` and enqueues `jobs` in one transaction: a fan-out either fully
+/// happens or is retried whole.
+pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
+    with_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        for job in jobs {
+            sqlx::query(INSERT)
+                .bind(job.id)
+                .bind(&job.queue)
+                .bind(&job.concurrency_key)
+                .bind(&job.payload)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(job.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = $1").bind(done).execute(&mut *tx).await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
