@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
-use fulmar_federation::signatures::{sign_request, SigningKey};
+use fulmar_federation::signatures::SigningKey;
 use fulmar_store::jobs::{self, JobRow};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -34,12 +33,8 @@ pub struct Delivery {
     pub signer: Option<i64>,
 }
 
-/// Who signs a request.
-#[derive(Clone)]
-pub struct Signer {
-    pub key_id: String,
-    pub key: Arc<SigningKey>,
-}
+/// Who signs a request: the federation client's signer.
+pub use fulmar_federation::client::Signer;
 
 /// Why a POST did not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -57,78 +52,33 @@ pub trait Transport: Send + Sync + 'static {
     fn post<'a>(&'a self, inbox: &'a str, body: &'a [u8], signer: &'a Signer) -> PostFuture<'a>;
 }
 
-/// STAND-IN until the federation crate's SSRF-safe client
-/// (`fulmar_federation::client::post_activity`) lands: signs with
-/// `fulmar_federation::signatures::sign_request` and posts with a plain reqwest client.
-/// It refuses anything but https unless dev mode is on, and does NOT check resolved
-/// addresses: swap it for the federation client.
-pub struct HttpTransport {
-    client: reqwest::Client,
-    dev_insecure: bool,
+/// Deliveries go through THE outgoing client (`fulmar_federation::client`), which
+/// refuses private and loopback addresses outside development mode (checking the
+/// resolved address, not the name), bounds time and size, and signs the request when
+/// it is sent: Mastodon rejects a `Date` more than an hour off, so a signature made
+/// when the job was queued could be stale by the time a retry goes out.
+pub struct ClientTransport {
+    client: fulmar_federation::client::Client,
 }
 
-impl HttpTransport {
-    pub fn new(dev_insecure: bool) -> HttpTransport {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Fulmar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("HTTP client");
-        HttpTransport {
-            client,
-            dev_insecure,
-        }
+impl ClientTransport {
+    pub fn new(client: fulmar_federation::client::Client) -> ClientTransport {
+        ClientTransport { client }
     }
 }
 
-impl Transport for HttpTransport {
+impl Transport for ClientTransport {
     fn post<'a>(&'a self, inbox: &'a str, body: &'a [u8], signer: &'a Signer) -> PostFuture<'a> {
         Box::pin(async move {
-            let permanent = |message: String| DeliveryError {
-                message,
-                permanent: true,
-            };
-            let uri: axum::http::Uri = inbox
-                .parse()
-                .map_err(|e| permanent(format!("invalid inbox URL {inbox}: {e}")))?;
-            match uri.scheme_str() {
-                Some("https") => {}
-                Some("http") if self.dev_insecure => {}
-                _ => return Err(permanent(format!("refusing to deliver to {inbox}"))),
-            }
-            let mut headers = axum::http::HeaderMap::new();
-            headers.insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static(fulmar_federation::ACTIVITY_JSON),
-            );
-            headers.insert(
-                axum::http::header::ACCEPT,
-                axum::http::HeaderValue::from_static(fulmar_federation::ACTIVITY_JSON),
-            );
-            sign_request(
-                &axum::http::Method::POST,
-                &uri,
-                &mut headers,
-                Some(body),
-                &signer.key_id,
-                &signer.key,
-                SystemTime::now(),
-            )
-            .map_err(|e| permanent(format!("signing: {e}")))?;
-            let response = self
-                .client
-                .post(inbox)
-                .headers(headers)
-                .body(body.to_vec())
-                .send()
-                .await
-                .map_err(|e| DeliveryError {
+            match self.client.post_activity(inbox, body, signer).await {
+                Ok(status) => Ok(status),
+                // An answer is an answer: the worker decides what each status means.
+                Err(fulmar_federation::client::ClientError::BadStatus(status)) => Ok(status),
+                Err(e) => Err(DeliveryError {
                     message: format!("{inbox}: {e}"),
-                    permanent: false,
-                })?;
-            Ok(response.status().as_u16())
+                    permanent: e.is_permanent(),
+                }),
+            }
         })
     }
 }

@@ -118,7 +118,7 @@ impl Worker {
     /// Starts the pollers with the default transport.
     pub fn start(app: App) -> Worker {
         let settings = Settings::from_env();
-        let transport = Arc::new(delivery::HttpTransport::new(app.config.dev_insecure));
+        let transport = Arc::new(delivery::ClientTransport::new(app.client.clone()));
         Self::start_with(app, settings, transport)
     }
 
