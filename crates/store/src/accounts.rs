@@ -1,5 +1,6 @@
 //! Accounts, local and remote.
 
+use crate::WritePool as _;
 use crate::{with_pool, Db, Result};
 
 /// One row of `accounts`.
@@ -184,7 +185,7 @@ pub struct ProfileUpdate {
 /// transaction.
 pub async fn update_profile(db: &Db, account_id: i64, u: &ProfileUpdate) -> Result<()> {
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         sqlx::query(
             "UPDATE accounts SET display_name = $2, note = $3, note_source = $4, fields = $5, \
              locked = $6, bot = $7, discoverable = $8, indexable = $9, hide_collections = $10, \

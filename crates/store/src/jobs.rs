@@ -7,6 +7,7 @@
 //! (`dead_at`) and pruned later. A worker that dies simply lets its lease pass, and the
 //! job becomes claimable again: delivery is at least once.
 
+use crate::WritePool as _;
 use crate::{with_pool, Backend, Db, Result};
 
 /// One row of `jobs`.
@@ -66,7 +67,7 @@ pub async fn enqueue_batch(db: &Db, jobs: &[NewJob]) -> Result<()> {
         return Ok(());
     }
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         for job in jobs {
             sqlx::query(INSERT)
                 .bind(job.id)
@@ -347,7 +348,7 @@ pub async fn follow_uri(db: &Db, account_id: i64, target: i64) -> Result<Option<
 /// happens or is retried whole.
 pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         for job in jobs {
             sqlx::query(INSERT)
                 .bind(job.id)

@@ -13,6 +13,7 @@ use sqlx::QueryBuilder;
 
 use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
 use crate::statuses::{StatusRow, COLUMNS as STATUS_COLUMNS};
+use crate::WritePool as _;
 use crate::{push_id_list, with_pool, Db, PageParams, Result};
 
 /// `COLUMNS` with every column qualified by `alias`.
@@ -81,7 +82,7 @@ const INSERT_FOLLOW: &str =
 /// already existed.
 pub async fn follow(db: &Db, f: &NewFollowRow) -> Result<bool> {
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(INSERT_FOLLOW)
             .bind(f.id)
             .bind(f.account_id)
@@ -106,7 +107,7 @@ pub async fn follow(db: &Db, f: &NewFollowRow) -> Result<bool> {
 /// Removes a follow and uncounts it. Returns false when there was none.
 pub async fn unfollow(db: &Db, account_id: i64, target_account_id: i64) -> Result<bool> {
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2",
         )
@@ -232,7 +233,7 @@ pub async fn accept_request(
         "SELECT {FOLLOW_COLUMNS} FROM follow_requests WHERE account_id = $1 AND target_account_id = $2"
     );
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let Some(req) = sqlx::query_as::<_, FollowRow>(&select)
             .bind(account_id)
             .bind(target)

@@ -8,6 +8,7 @@
 
 use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
 use crate::statuses::{NewStatus, StatusRow, COLUMNS as STATUS_COLUMNS};
+use crate::WritePool as _;
 use crate::{with_pool, Db, PageParams, Result, StoreError};
 
 /// The status columns prefixed with `s.`, for joins.
@@ -65,7 +66,7 @@ const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
 pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
     let s = p.status;
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(INSERT_STATUS)
             .bind(s.id)
             .bind(&s.uri)
@@ -152,7 +153,7 @@ pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
 /// Replaces the hashtags of a status (after an edit).
 pub async fn set_tags(db: &Db, status_id: i64, tags: &[NewTag], now: i64) -> Result<()> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM statuses_tags WHERE status_id = $1")
             .bind(status_id)
             .execute(&mut *tx)
@@ -256,7 +257,7 @@ pub async fn apply_edit(
     versions: &[NewEdit],
 ) -> Result<()> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "UPDATE statuses SET content = $2, text = $3, spoiler_text = $4, sensitive = $5, \
              language = $6, edited_at = $7, updated_at = $7 WHERE id = $1",
@@ -318,7 +319,7 @@ pub async fn soft_delete(
     now: i64,
 ) -> Result<bool> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let n = sqlx::query(
             "UPDATE statuses SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
         )
@@ -374,7 +375,7 @@ pub async fn delete_reblog(db: &Db, reblog: &StatusRow) -> Result<bool> {
         return Ok(false);
     };
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let n = sqlx::query("DELETE FROM statuses WHERE id = $1")
             .bind(reblog.id)
             .execute(&mut *tx)
@@ -444,7 +445,7 @@ pub async fn favourite(
     now: i64,
 ) -> Result<bool> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let n = sqlx::query(
             "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, status_id) DO NOTHING",
@@ -470,7 +471,7 @@ pub async fn favourite(
 /// Takes a favourite back, with its notification; false when there was none.
 pub async fn unfavourite(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let n = sqlx::query("DELETE FROM favourites WHERE account_id = $1 AND status_id = $2")
             .bind(account_id)
             .bind(status_id)

@@ -2,6 +2,7 @@
 
 use crate::accounts::{self, AccountRow, NewAccount};
 use crate::keys::{self, NewKey};
+use crate::WritePool as _;
 use crate::{with_pool, Db, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -40,7 +41,7 @@ pub async fn create_local_user(
     user: &NewUser,
 ) -> Result<()> {
     with_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         accounts::insert(&mut *tx, account).await?;
         sqlx::query(keys::INSERT)
             .bind(key.id)
