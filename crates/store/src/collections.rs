@@ -11,7 +11,15 @@ use crate::{with_pool, Db, PageParams, Result};
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct UriItem {
     pub cursor: i64,
+    /// The stored URI: right for remote objects only. Local objects' URLs are built
+    /// from the configuration by the caller, from `username` and `status_id`.
     pub uri: String,
+    /// The account's username (for a status, its author's).
+    pub username: String,
+    /// True when the account (or the status) is local.
+    pub local: bool,
+    /// The status id, for collections of statuses.
+    pub status_id: Option<i64>,
 }
 
 /// Visibilities that anyone may see in an outbox.
@@ -35,7 +43,8 @@ async fn count(db: &Db, sql: &str, account_id: i64) -> Result<i64> {
 pub async fn followers(db: &Db, account_id: i64, page: &PageParams) -> Result<Vec<UriItem>> {
     uri_page(
         db,
-        "SELECT x.id AS cursor, a.uri AS uri FROM follows x JOIN accounts a ON a.id = x.account_id \
+        "SELECT x.id AS cursor, a.uri AS uri, a.username AS username, (a.domain IS NULL) AS local, \
+         CAST(NULL AS BIGINT) AS status_id FROM follows x JOIN accounts a ON a.id = x.account_id \
          WHERE x.target_account_id = ",
         account_id,
         page,
@@ -56,7 +65,8 @@ pub async fn followers_count(db: &Db, account_id: i64) -> Result<i64> {
 pub async fn following(db: &Db, account_id: i64, page: &PageParams) -> Result<Vec<UriItem>> {
     uri_page(
         db,
-        "SELECT x.id AS cursor, a.uri AS uri FROM follows x JOIN accounts a ON a.id = x.target_account_id \
+        "SELECT x.id AS cursor, a.uri AS uri, a.username AS username, (a.domain IS NULL) AS local, \
+         CAST(NULL AS BIGINT) AS status_id FROM follows x JOIN accounts a ON a.id = x.target_account_id \
          WHERE x.account_id = ",
         account_id,
         page,
@@ -76,7 +86,9 @@ pub async fn following_count(db: &Db, account_id: i64) -> Result<i64> {
 /// Pinned statuses that anyone may see, newest pin first.
 pub async fn featured(db: &Db, account_id: i64, page: &PageParams) -> Result<Vec<UriItem>> {
     let base = format!(
-        "SELECT x.id AS cursor, s.uri AS uri FROM status_pins x JOIN statuses s ON s.id = x.status_id \
+        "SELECT x.id AS cursor, s.uri AS uri, a.username AS username, s.local AS local, \
+         s.id AS status_id FROM status_pins x JOIN statuses s ON s.id = x.status_id \
+         JOIN accounts a ON a.id = s.account_id \
          WHERE s.deleted_at IS NULL AND s.visibility IN {PUBLIC_VISIBILITIES} AND x.account_id = "
     );
     uri_page(db, &base, account_id, page).await

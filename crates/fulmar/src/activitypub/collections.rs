@@ -123,8 +123,14 @@ async fn account(app: &App, username: &str) -> ApiResult<AccountRow> {
         .ok_or_else(ApiError::not_found)
 }
 
-fn uri_item(item: &UriItem) -> Value {
-    Value::String(item.uri.clone())
+/// The URL of a collection item: local actors and statuses are built from the
+/// configuration (an architecture invariant), remote ones are their stored URIs.
+fn uri_item(urls: &crate::core::urls::Urls, item: &UriItem) -> Value {
+    Value::String(match (item.local, item.status_id) {
+        (true, Some(status_id)) => urls.status(&item.username, status_id),
+        (true, None) => urls.actor(&item.username),
+        (false, _) => item.uri.clone(),
+    })
 }
 
 /// `GET /users/NAME/followers`. Accounts that hide their network show only the
@@ -142,7 +148,14 @@ pub async fn followers(
         _ => Vec::new(),
     };
     let id = app.urls.followers(&account.username);
-    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+    Ok(respond(
+        &id,
+        total,
+        page,
+        rows,
+        |r| r.cursor,
+        |r| uri_item(&app.urls, r),
+    ))
 }
 
 /// `GET /users/NAME/following`.
@@ -159,7 +172,14 @@ pub async fn following(
         _ => Vec::new(),
     };
     let id = app.urls.following(&account.username);
-    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+    Ok(respond(
+        &id,
+        total,
+        page,
+        rows,
+        |r| r.cursor,
+        |r| uri_item(&app.urls, r),
+    ))
 }
 
 /// `GET /users/NAME/collections/featured`: pinned public and unlisted statuses.
@@ -176,7 +196,14 @@ pub async fn featured(
         None => Vec::new(),
     };
     let id = app.urls.featured(&account.username);
-    Ok(respond(&id, total, page, rows, |r| r.cursor, uri_item))
+    Ok(respond(
+        &id,
+        total,
+        page,
+        rows,
+        |r| r.cursor,
+        |r| uri_item(&app.urls, r),
+    ))
 }
 
 /// `GET /users/NAME/collections/tags`: featured hashtags (none until profiles can
@@ -195,7 +222,7 @@ pub async fn featured_tags(
         page,
         Vec::<UriItem>::new(),
         |r| r.cursor,
-        uri_item,
+        |r| uri_item(&app.urls, r),
     ))
 }
 
@@ -218,7 +245,15 @@ pub async fn outbox(
     for row in &rows {
         if let Some(of) = row.reblog_of_id {
             if let Some(original) = fulmar_store::statuses::by_id(&app.db, of).await? {
-                reblogged.insert(of, original.uri);
+                let uri = if original.local {
+                    match fulmar_store::accounts::by_id(&app.db, original.account_id).await? {
+                        Some(author) => app.urls.status(&author.username, original.id),
+                        None => continue,
+                    }
+                } else {
+                    original.uri
+                };
+                reblogged.insert(of, uri);
             }
         }
     }
@@ -253,6 +288,6 @@ pub async fn instance_outbox(
         page,
         Vec::<UriItem>::new(),
         |r| r.cursor,
-        uri_item,
+        |r| uri_item(&app.urls, r),
     ))
 }

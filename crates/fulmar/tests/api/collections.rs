@@ -238,3 +238,35 @@ db_test!(
         assert_eq!(tags["type"], "OrderedCollection");
     }
 );
+
+db_test!(
+    local_items_follow_the_configured_domain,
+    |app: TestApp| async move {
+        let alice = app.create_user("alice").await;
+        let bob = app.create_user("bob").await;
+        fulmar_store::follows::insert(
+            app.db(),
+            &NewFollow {
+                id: 7,
+                account_id: bob.id,
+                target_account_id: alice.id,
+                uri: None,
+                created_at: 1,
+            },
+        )
+        .await
+        .unwrap();
+        // A stored URI from an older configuration must not leak into documents.
+        fulmar_store::with_pool!(app.db(), p => sqlx::query("UPDATE accounts SET uri = 'http://old.example/users/bob' WHERE id = $1").bind(bob.id).execute(p).await.map(|_| ())).unwrap();
+        let page = app.get_activity("/users/alice/followers?page=true").await;
+        assert_eq!(
+            page["orderedItems"],
+            serde_json::json!(["https://fulmar.test/users/bob"])
+        );
+        let page = app.get_activity("/users/bob/following?page=true").await;
+        assert_eq!(
+            page["orderedItems"],
+            serde_json::json!(["https://fulmar.test/users/alice"])
+        );
+    }
+);
