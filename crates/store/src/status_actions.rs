@@ -52,11 +52,6 @@ pub struct Publish<'a> {
     pub counts_as_reply: bool,
 }
 
-const INSERT_STATUS: &str = "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
-    in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, \
-    visibility, language, context_uri, local, application_id, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)";
-
 const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
     CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END WHERE id = $1";
 
@@ -67,27 +62,7 @@ pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
     let s = p.status;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(INSERT_STATUS)
-            .bind(s.id)
-            .bind(&s.uri)
-            .bind(&s.url)
-            .bind(s.account_id)
-            .bind(s.in_reply_to_id)
-            .bind(s.in_reply_to_account_id)
-            .bind(&s.in_reply_to_uri)
-            .bind(s.reblog_of_id)
-            .bind(&s.content)
-            .bind(&s.text)
-            .bind(&s.spoiler_text)
-            .bind(s.sensitive)
-            .bind(&s.visibility)
-            .bind(&s.language)
-            .bind(&s.context_uri)
-            .bind(s.local)
-            .bind(s.application_id)
-            .bind(s.created_at)
-            .execute(&mut *tx)
-            .await?;
+        crate::statuses::insert_with(&mut *tx, s).await?;
         for m in p.mentions {
             sqlx::query(
                 "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \

@@ -59,35 +59,50 @@ pub struct NewStatus {
     pub created_at: i64,
 }
 
-pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
-    with_pool!(db, p => sqlx::query(
+/// Inserts one status row, on a pool or inside a caller's transaction
+/// (`status_actions::publish`, which adds mentions, tags and counters).
+pub(crate) async fn insert_with<'e, E, DB>(executor: E, s: &NewStatus) -> Result<()>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
         "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
          in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, visibility, language, \
          context_uri, local, application_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
     )
     .bind(s.id)
-    .bind(&s.uri)
-    .bind(&s.url)
+    .bind(s.uri.clone())
+    .bind(s.url.clone())
     .bind(s.account_id)
     .bind(s.in_reply_to_id)
     .bind(s.in_reply_to_account_id)
-    .bind(&s.in_reply_to_uri)
+    .bind(s.in_reply_to_uri.clone())
     .bind(s.reblog_of_id)
-    .bind(&s.content)
-    .bind(&s.text)
-    .bind(&s.spoiler_text)
+    .bind(s.content.clone())
+    .bind(s.text.clone())
+    .bind(s.spoiler_text.clone())
     .bind(s.sensitive)
-    .bind(&s.visibility)
-    .bind(&s.language)
-    .bind(&s.context_uri)
+    .bind(s.visibility.clone())
+    .bind(s.language.clone())
+    .bind(s.context_uri.clone())
     .bind(s.local)
     .bind(s.application_id)
     .bind(s.created_at)
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .execute(executor)
+    .await?;
     Ok(())
+}
+
+pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
+    with_pool!(db, p => insert_with(p, s).await)
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<StatusRow>> {

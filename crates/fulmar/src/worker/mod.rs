@@ -27,7 +27,7 @@ use crate::state::App;
 
 /// Tuning knobs. Defaults suit production; tests shorten the times through environment
 /// variables (`FULMAR_QUEUE_LEASE_MS`, `FULMAR_QUEUE_BACKOFF_MS`,
-/// `FULMAR_QUEUE_UNREACHABLE_AFTER_MS`, `FULMAR_QUEUE_PROBE_MS`).
+/// `FULMAR_QUEUE_BACKOFF_CAP_MS`, `FULMAR_QUEUE_UNREACHABLE_AFTER_MS`, `FULMAR_QUEUE_PROBE_MS`).
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub pollers: usize,
@@ -65,7 +65,7 @@ impl Settings {
             idle_sleep: Duration::from_millis(env("FULMAR_QUEUE_IDLE_MS", 1000) as u64),
             lease_ms: env("FULMAR_QUEUE_LEASE_MS", 5 * 60 * 1000),
             backoff_base_ms: env("FULMAR_QUEUE_BACKOFF_MS", 60 * 1000),
-            backoff_cap_ms: 12 * 60 * 60 * 1000,
+            backoff_cap_ms: env("FULMAR_QUEUE_BACKOFF_CAP_MS", 12 * 60 * 60 * 1000),
             // 60 s doubling, capped at 12 h: 17 retries span about 4.2 days (more than 3
             // even with the jitter at its lowest).
             deliver_max_attempts: 18,

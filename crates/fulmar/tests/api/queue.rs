@@ -697,6 +697,10 @@ db_test!(
         let backend = _app.backend;
         drop(_app);
         std::env::set_var("FULMAR_QUEUE_BACKOFF_MS", "100");
+        // Retries stay well inside the probe interval, so that once the host is marked
+        // unreachable the next retry is given up rather than taken as the hourly probe
+        // (with uncapped doubling, a retry could land after the interval and probe).
+        std::env::set_var("FULMAR_QUEUE_BACKOFF_CAP_MS", "400");
         std::env::set_var("FULMAR_QUEUE_UNREACHABLE_AFTER_MS", "1500");
         std::env::set_var("FULMAR_QUEUE_PROBE_MS", "2000");
         let Some(app) = spawn_dev(backend).await else {
