@@ -381,3 +381,79 @@ pub fn visibility(obj: &RemoteObject, followers_url: Option<&str>) -> &'static s
         "direct"
     }
 }
+
+/// The envelope of an activity as it arrives in an inbox: who did what to which
+/// object. The object stays raw JSON (an id, or an embedded object of any type),
+/// because what it must be depends on the activity type; handlers read it with
+/// [`parse_object`], [`parse_actor`] or [`id_of`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteActivity {
+    /// Absent on some transient activities (Misskey sends ids everywhere; a few small
+    /// servers omit them on `Delete` of actors).
+    pub id: Option<String>,
+    pub kind: String,
+    /// The actor's id (the first, should `actor` be an array).
+    pub actor: String,
+    /// The object as sent: a string id, an embedded object or `Null` when absent.
+    pub object: Value,
+    /// The object's id, whichever shape it has.
+    pub object_id: Option<String>,
+    /// The embedded object's type, when it is embedded.
+    pub object_type: Option<String>,
+    pub target: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// `content` (Misskey's reaction on `Like` and `EmojiReact`).
+    pub content: Option<String>,
+}
+
+/// The activity types Fulmar acts on. Others are accepted and ignored.
+pub const ACTIVITY_TYPES: &[&str] = &[
+    "Create",
+    "Update",
+    "Delete",
+    "Follow",
+    "Accept",
+    "Reject",
+    "Undo",
+    "Like",
+    "Announce",
+    "Block",
+    "EmojiReact",
+    "Move",
+    "Add",
+    "Remove",
+    "Flag",
+];
+
+/// Reads an activity's envelope. The actor must be an http(s) URL; everything else is
+/// read tolerantly (scalars for arrays, embedded objects for ids).
+pub fn parse_activity(v: &Value) -> Result<RemoteActivity, ParseError> {
+    let o = object_of(v)?;
+    let kind = type_of(o).ok_or_else(|| err("the activity has no type"))?;
+    let actor = id_prop(o, "actor").ok_or_else(|| err("the activity has no actor"))?;
+    if !http_url(&actor) {
+        return Err(err("the actor is not an http(s) URL"));
+    }
+    let id = str_of(o, "id");
+    if let Some(id) = &id {
+        if !http_url(id) {
+            return Err(err("the activity id is not an http(s) URL"));
+        }
+    }
+    let object = o.get("object").cloned().unwrap_or(Value::Null);
+    let object_id = id_of(&object);
+    let object_type = object.as_object().and_then(type_of);
+    Ok(RemoteActivity {
+        id,
+        kind,
+        actor,
+        object_id,
+        object_type,
+        object,
+        target: id_prop(o, "target"),
+        to: many(o.get("to")).into_iter().filter_map(id_of).collect(),
+        cc: many(o.get("cc")).into_iter().filter_map(id_of).collect(),
+        content: str_of(o, "content"),
+    })
+}

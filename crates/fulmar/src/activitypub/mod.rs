@@ -5,14 +5,17 @@
 pub mod actor;
 pub mod collections;
 pub mod host_meta;
+pub mod inbox;
 pub mod nodeinfo;
+pub mod receive;
+pub mod signed;
 pub mod statuses;
 pub mod to_activitypub;
 pub mod webfinger;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
@@ -25,6 +28,9 @@ pub fn routes() -> Router<App> {
         .route("/.well-known/nodeinfo", get(nodeinfo::discovery))
         .route("/nodeinfo/{version}", get(nodeinfo::nodeinfo))
         .route("/actor", get(actor::instance_actor))
+        .route("/actor/inbox", post(inbox::shared_inbox))
+        .route("/inbox", post(inbox::shared_inbox))
+        .route("/users/{username}/inbox", post(inbox::user_inbox))
         .route("/actor/outbox", get(collections::instance_outbox))
         .route("/users/{username}", get(actor::actor))
         .route("/users/{username}/outbox", get(collections::outbox))

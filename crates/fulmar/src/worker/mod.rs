@@ -10,9 +10,11 @@
 //! process once its lease passes (at-least-once delivery).
 //!
 //! Queues: `outbox` (one per local action: builds the activity, fans out into one
-//! `deliver` job per inbox) and `deliver` (signs at send time and POSTs).
+//! `deliver` job per inbox) and `deliver` (signs at send time and POSTs) and `inbox` (received activities, acted on
+//! by `activitypub::receive`).
 
 pub mod delivery;
+pub mod inbox;
 pub mod outbox;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -245,6 +247,7 @@ async fn run(shared: &Shared, job: JobRow) {
     let outcome = match job.queue.as_str() {
         outbox::QUEUE => outbox::run(shared, &job).await,
         delivery::QUEUE => shared.delivery.run(shared, &job).await,
+        inbox::QUEUE => inbox::run(shared, &job).await,
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();
