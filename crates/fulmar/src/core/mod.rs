@@ -12,6 +12,7 @@ pub mod ids;
 pub mod instance;
 pub mod notifications;
 pub mod profile;
+pub mod remote_status;
 pub mod resolve;
 pub mod scopes;
 pub mod statuses;
