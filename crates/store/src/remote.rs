@@ -164,22 +164,6 @@ pub async fn set_object_type(
     Ok(())
 }
 
-/// Records that a status mentions these accounts.
-pub async fn add_mentions(db: &Db, status_id: i64, account_ids: &[(i64, i64)]) -> Result<()> {
-    for (row_id, account_id) in account_ids {
-        with_pool!(db, p => sqlx::query(
-            "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (status_id, account_id) DO NOTHING")
-            .bind(row_id)
-            .bind(status_id)
-            .bind(account_id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
-}
-
 /// Counts a newly stored remote status in its author's `statuses_count` and
 /// `last_status_at`.
 pub async fn count_status(db: &Db, account_id: i64, created_at: i64) -> Result<()> {
@@ -315,4 +299,26 @@ pub async fn polls_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<PollRow>> {
         qb.build_query_as::<PollRow>().fetch_all(p).await
     })?;
     Ok(rows)
+}
+
+/// Records accounts a remote status is addressed to without mentioning them (Mastodon's
+/// silent mentions): they may see it, but it does not show them as mentioned nor
+/// notify them. An existing mention stays as it is.
+pub async fn add_silent_mentions(
+    db: &Db,
+    status_id: i64,
+    account_ids: &[(i64, i64)],
+) -> Result<()> {
+    for (row_id, account_id) in account_ids {
+        with_pool!(db, p => sqlx::query(
+            "INSERT INTO mentions (id, status_id, account_id, silent) VALUES ($1, $2, $3, TRUE) \
+             ON CONFLICT (status_id, account_id) DO NOTHING")
+            .bind(row_id)
+            .bind(status_id)
+            .bind(account_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }

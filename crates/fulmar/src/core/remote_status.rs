@@ -170,7 +170,10 @@ pub fn shown(doc: &ObjectDoc) -> (String, String, bool) {
         // The title, then the summary (or, without one, the content), then the link.
         let mut parts = Vec::new();
         if let Some(title) = obj.name.as_deref().filter(|t| !t.trim().is_empty()) {
-            parts.push(format!("<p><strong>{}</strong></p>", escape_html(title.trim())));
+            parts.push(format!(
+                "<p><strong>{}</strong></p>",
+                escape_html(title.trim())
+            ));
         }
         if !summary.trim().is_empty() {
             parts.push(text_to_html(&summary));
@@ -220,6 +223,28 @@ pub async fn mentioned_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<
         if let Some(acc) = found {
             if !out.iter().any(|a| a.id == acc.id) {
                 out.push(acc);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The known accounts in an object's `to` and `cc` (not collections, which are not
+/// stored as accounts). Nothing is fetched.
+async fn addressed_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<Vec<i64>> {
+    let mut out = Vec::new();
+    for target in obj.to.iter().chain(&obj.cc) {
+        if ap::is_public(target) {
+            continue;
+        }
+        let found = if let Some(name) = app.urls.username_of(target) {
+            fulmar_store::accounts::local_by_username(&app.db, &name).await?
+        } else {
+            fulmar_store::accounts::by_uri(&app.db, target).await?
+        };
+        if let Some(acc) = found {
+            if !out.contains(&acc.id) {
+                out.push(acc.id);
             }
         }
     }
@@ -340,18 +365,31 @@ pub async fn store_remote_object(
     if let Some(poll) = &doc.poll {
         store_poll(app, id, author.id, poll).await?;
     }
+    // Accounts it is addressed to without a Mention tag may see it all the same.
+    let silent: Vec<(i64, i64)> = addressed_accounts(app, obj)
+        .await?
+        .into_iter()
+        .filter(|a| !mentions.iter().any(|m| m.account_id == *a))
+        .map(|a| (next_id(), a))
+        .collect();
+    remote::add_silent_mentions(&app.db, id, &silent).await?;
     let row = fulmar_store::statuses::by_id(&app.db, id)
         .await?
         .ok_or(ResolveError::NotFound)?;
     Ok((row, true))
 }
 
-async fn store_poll(app: &App, status_id: i64, author_id: i64, poll: &PollSpec) -> ResolveResult<()> {
+async fn store_poll(
+    app: &App,
+    status_id: i64,
+    author_id: i64,
+    poll: &PollSpec,
+) -> ResolveResult<()> {
     // One choice per voter: the number of voters is the number of votes, when the
     // Question does not say.
-    let voters_count = poll.voters_count.or_else(|| {
-        (!poll.multiple).then(|| poll.tallies.iter().sum())
-    });
+    let voters_count = poll
+        .voters_count
+        .or_else(|| (!poll.multiple).then(|| poll.tallies.iter().sum()));
     remote::upsert_poll(
         &app.db,
         status_id,

@@ -26,9 +26,7 @@ impl World {
         let backend = app.backend;
         app.stop().await;
         let fulmar = dev_server(backend).await;
-        let (alice, token) = fulmar
-            .user_with_token("alice", "read write follow")
-            .await;
+        let (alice, token) = fulmar.user_with_token("alice", "read write follow").await;
         let peer = Peer::start().await;
         let bob = peer.actor("bob");
         let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
@@ -196,10 +194,7 @@ async fn receiving(app: TestApp) {
     });
     let home = w.home().await;
     assert!(home.iter().any(|s| s["id"] == status["id"]), "{home:?}");
-    let (_, notes) = w
-        .fulmar
-        .api_get("/api/v1/notifications", &w.token)
-        .await;
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
     let mentions: Vec<&Value> = notes
         .as_array()
         .unwrap()
@@ -213,10 +208,7 @@ async fn receiving(app: TestApp) {
     w.settle().await;
     let home = w.home().await;
     assert_eq!(home.iter().filter(|s| s["id"] == status["id"]).count(), 1);
-    let (_, notes) = w
-        .fulmar
-        .api_get("/api/v1/notifications", &w.token)
-        .await;
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
     assert_eq!(notes.as_array().unwrap().len(), 1, "{notes}");
 
     // Visibility from addressing.
@@ -235,6 +227,20 @@ async fn receiving(app: TestApp) {
         let status = w.status(note["id"].as_str().unwrap()).await;
         assert_eq!(status["visibility"], expected, "{status}");
     }
+
+    // Addressed to alice without a Mention tag: she may see it (a silent mention),
+    // it does not show her as mentioned and does not notify her.
+    let addressed = w.note(6, json!({"to": [alice], "cc": []}));
+    w.create(addressed.clone()).await;
+    let status = w.status(addressed["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "direct");
+    assert_eq!(status["mentions"], json!([]));
+    assert!(w.home().await.iter().any(|s| s["id"] == status["id"]));
+    let (_, notes) = w
+        .fulmar
+        .api_get("/api/v1/notifications", &w.token)
+        .await;
+    assert_eq!(notes.as_array().unwrap().len(), 2, "{notes}");
 
     // A reply to alice's own status threads under it.
     let (code, local) = w
@@ -271,6 +277,29 @@ async fn receiving(app: TestApp) {
             .unwrap()
             .iter()
             .any(|n| n["status"]["id"] == status["id"]),
+        "{notes}"
+    );
+
+    // Once alice mutes bob, his mentions do not notify her.
+    let bob_id = status["account"]["id"].as_str().unwrap().to_owned();
+    let (code, body) = w
+        .fulmar
+        .api_post(&format!("/api/v1/accounts/{bob_id}/mute"), &w.token, json!({}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let muted = w.note(7, json!({"tag": [{"type": "Mention", "href": alice}]}));
+    w.create(muted.clone()).await;
+    let status = w.status(muted["id"].as_str().unwrap()).await;
+    let (_, notes) = w
+        .fulmar
+        .api_get("/api/v1/notifications", &w.token)
+        .await;
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["status"]["id"] != status["id"]),
         "{notes}"
     );
 }
@@ -357,8 +386,13 @@ async fn editing_and_deleting(app: TestApp) {
     assert_eq!(code, 404, "{body}");
     assert!(w.home().await.iter().all(|s| s["id"] != id));
     // Deleting what is not here is harmless.
-    w.send(&w.bob, &w.bob, "Delete", json!(format!("{}/nothing", w.peer.base)))
-        .await;
+    w.send(
+        &w.bob,
+        &w.bob,
+        "Delete",
+        json!(format!("{}/nothing", w.peer.base)),
+    )
+    .await;
     w.settle().await;
 }
 
@@ -458,7 +492,10 @@ async fn other_shapes(app: TestApp) {
     w.create(page.clone()).await;
     let status = w.status(page["id"].as_str().unwrap()).await;
     let content = status["content"].as_str().unwrap();
-    assert!(content.contains("<strong>Rust 1.80 released</strong>"), "{content}");
+    assert!(
+        content.contains("<strong>Rust 1.80 released</strong>"),
+        "{content}"
+    );
     assert!(content.contains("Release notes inside"), "{content}");
     assert!(content.contains(&format!("{base}/post/12345")), "{content}");
     assert_eq!(status["language"], "en");
@@ -506,10 +543,7 @@ async fn dropped_and_forwarded(app: TestApp) {
     assert!(!w.stored(spam["id"].as_str().unwrap()).await);
 
     // An object on another host than its actor: dropped.
-    let elsewhere = w.note(
-        2,
-        json!({"id": "http://127.0.0.1:9/users/bob/statuses/2"}),
-    );
+    let elsewhere = w.note(2, json!({"id": "http://127.0.0.1:9/users/bob/statuses/2"}));
     w.create(elsewhere).await;
     assert!(!w.stored("http://127.0.0.1:9/users/bob/statuses/2").await);
 

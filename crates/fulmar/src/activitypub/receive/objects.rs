@@ -124,11 +124,25 @@ pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
         return Ok(());
     }
     if !concerns_local_accounts(r, &doc).await? {
-        return Err(ignored("nobody here follows, or is addressed by, the author"));
+        return Err(ignored(
+            "nobody here follows, or is addressed by, the author",
+        ));
     }
     let (status, created) = remote_status::store_remote_object(r.app, &doc, &r.actor).await?;
     if !created {
         return Ok(());
+    }
+    // Delivered to someone's personal inbox: they may see it (a silent mention, as
+    // Mastodon records it), even when the object does not name them.
+    if let Some(name) = &r.recipient {
+        if let Some(acc) = fulmar_store::accounts::local_by_username(&r.app.db, name).await? {
+            fulmar_store::remote::add_silent_mentions(
+                &r.app.db,
+                status.id,
+                &[(crate::core::ids::next_id(), acc.id)],
+            )
+            .await?;
+        }
     }
     distribute(r.app, &r.actor, &status).await
 }
@@ -167,9 +181,15 @@ pub async fn update(r: &Received<'_>) -> ReceiveResult<()> {
     notify_mentions(r.app, &r.actor, status.id, &edited.newly_mentioned).await?;
     if edited.changed {
         // Those who reblogged it are told, as for local edits.
-        for account_id in fulmar_store::status_actions::reblogger_ids(&r.app.db, status.id).await?
-        {
-            notify(&r.app.db, account_id, r.actor.id, Kind::Update, Some(status.id)).await?;
+        for account_id in fulmar_store::status_actions::reblogger_ids(&r.app.db, status.id).await? {
+            notify(
+                &r.app.db,
+                account_id,
+                r.actor.id,
+                Kind::Update,
+                Some(status.id),
+            )
+            .await?;
         }
     }
     Ok(())
