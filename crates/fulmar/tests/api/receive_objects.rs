@@ -363,6 +363,14 @@ async fn editing_and_deleting(app: TestApp) {
     w.send(&w.bob, &w.bob, "Update", unknown.clone()).await;
     assert!(!w.stored(unknown["id"].as_str().unwrap()).await);
 
+    // Alice reblogs it; the reblog goes with it.
+    let (code, reblog) = w
+        .fulmar
+        .api_post(&format!("/api/v1/statuses/{id}/reblog"), &w.token, json!({}))
+        .await;
+    assert_eq!(code, 200, "{reblog}");
+    let reblog_id = reblog["id"].as_str().unwrap().to_owned();
+
     // A Delete by someone else does nothing; the author's removes it everywhere.
     w.send(&carol, &carol, "Delete", json!(uri)).await;
     w.settle().await;
@@ -384,7 +392,16 @@ async fn editing_and_deleting(app: TestApp) {
         .api_get(&format!("/api/v1/statuses/{id}"), &w.token)
         .await;
     assert_eq!(code, 404, "{body}");
-    assert!(w.home().await.iter().all(|s| s["id"] != id));
+    let (code, _) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{reblog_id}"), &w.token)
+        .await;
+    assert_eq!(code, 404);
+    assert!(w
+        .home()
+        .await
+        .iter()
+        .all(|s| s["id"] != id && s["id"] != reblog_id.as_str()));
     // Deleting what is not here is harmless.
     w.send(
         &w.bob,
