@@ -236,10 +236,7 @@ async fn receiving(app: TestApp) {
     assert_eq!(status["visibility"], "direct");
     assert_eq!(status["mentions"], json!([]));
     assert!(w.home().await.iter().any(|s| s["id"] == status["id"]));
-    let (_, notes) = w
-        .fulmar
-        .api_get("/api/v1/notifications", &w.token)
-        .await;
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
     assert_eq!(notes.as_array().unwrap().len(), 2, "{notes}");
 
     // A reply to alice's own status threads under it.
@@ -284,16 +281,17 @@ async fn receiving(app: TestApp) {
     let bob_id = status["account"]["id"].as_str().unwrap().to_owned();
     let (code, body) = w
         .fulmar
-        .api_post(&format!("/api/v1/accounts/{bob_id}/mute"), &w.token, json!({}))
+        .api_post(
+            &format!("/api/v1/accounts/{bob_id}/mute"),
+            &w.token,
+            json!({}),
+        )
         .await;
     assert_eq!(code, 200, "{body}");
     let muted = w.note(7, json!({"tag": [{"type": "Mention", "href": alice}]}));
     w.create(muted.clone()).await;
     let status = w.status(muted["id"].as_str().unwrap()).await;
-    let (_, notes) = w
-        .fulmar
-        .api_get("/api/v1/notifications", &w.token)
-        .await;
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
     assert!(
         notes
             .as_array()
@@ -366,7 +364,11 @@ async fn editing_and_deleting(app: TestApp) {
     // Alice reblogs it; the reblog goes with it.
     let (code, reblog) = w
         .fulmar
-        .api_post(&format!("/api/v1/statuses/{id}/reblog"), &w.token, json!({}))
+        .api_post(
+            &format!("/api/v1/statuses/{id}/reblog"),
+            &w.token,
+            json!({}),
+        )
         .await;
     assert_eq!(code, 200, "{reblog}");
     let reblog_id = reblog["id"].as_str().unwrap().to_owned();
