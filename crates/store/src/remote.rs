@@ -164,21 +164,6 @@ pub async fn set_object_type(
     Ok(())
 }
 
-/// Counts a newly stored remote status in its author's `statuses_count` and
-/// `last_status_at`.
-pub async fn count_status(db: &Db, account_id: i64, created_at: i64) -> Result<()> {
-    with_pool!(db, p => sqlx::query(
-        "UPDATE accounts SET statuses_count = statuses_count + 1, \
-         last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $2 \
-         THEN $2 ELSE last_status_at END WHERE id = $1")
-        .bind(account_id)
-        .bind(created_at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
 /// True when at least one local account follows this account (Mastodon accepts a
 /// pushed status from anyone a local account follows).
 pub async fn has_local_followers(db: &Db, account_id: i64) -> Result<bool> {

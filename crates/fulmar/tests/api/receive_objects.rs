@@ -557,6 +557,25 @@ async fn dropped_and_forwarded(app: TestApp) {
     w.send(&carol, &carol, "Create", spam.clone()).await;
     assert!(!w.stored(spam["id"].as_str().unwrap()).await);
 
+    // The same stranger writing to alice's personal inbox reaches her, as in
+    // Mastodon: the delivery itself addresses her.
+    // Addressed to nobody in particular, so only the delivery names her.
+    let mut dm = w.note(8, json!({"attributedTo": carol.id, "to": [], "cc": []}));
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/users/carol/statuses/8/create", w.peer.base),
+        "type": "Create",
+        "actor": carol.id,
+        "object": dm,
+    });
+    let (code, body) = w
+        .peer
+        .post(&carol, &w.fulmar.url("/users/alice/inbox"), &activity)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let status = w.status(dm["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "direct");
+
     // Bob creating an object attributed to carol: dropped.
     w.create(spam.clone()).await;
     assert!(!w.stored(spam["id"].as_str().unwrap()).await);
