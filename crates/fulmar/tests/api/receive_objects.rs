@@ -558,9 +558,9 @@ async fn dropped_and_forwarded(app: TestApp) {
     assert!(!w.stored(spam["id"].as_str().unwrap()).await);
 
     // The same stranger writing to alice's personal inbox reaches her, as in
-    // Mastodon: the delivery itself addresses her.
-    // Addressed to nobody in particular, so only the delivery names her.
+    // Mastodon: the delivery itself addresses her (the object names nobody).
     let mut dm = w.note(8, json!({"attributedTo": carol.id, "to": [], "cc": []}));
+    dm["id"] = json!(format!("{}/users/carol/statuses/8", w.peer.base));
     let activity = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{}/users/carol/statuses/8/create", w.peer.base),
