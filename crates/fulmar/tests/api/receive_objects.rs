@@ -541,6 +541,28 @@ async fn other_shapes(app: TestApp) {
     let status = w.status(misskey["id"].as_str().unwrap()).await;
     assert_eq!(status["content"], "<p>quoting &lt;this&gt;</p>");
     assert_eq!(status["visibility"], "unlisted");
+
+    // Addressing only on the activity (the object has no `to` or `cc`) counts.
+    let mut bare = w.note(4, json!({}));
+    let o = bare.as_object_mut().unwrap();
+    o.remove("to");
+    o.remove("cc");
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/users/bob/statuses/4/activity", w.peer.base),
+        "type": "Create",
+        "actor": w.bob.id,
+        "to": [format!("{}/followers", w.bob.id)],
+        "cc": [PUBLIC],
+        "object": bare,
+    });
+    let (code, body) = w
+        .peer
+        .post(&w.bob, &w.fulmar.url("/inbox"), &activity)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let status = w.status(bare["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "unlisted");
 }
 
 db_test!(
