@@ -13,6 +13,7 @@ mod notifications;
 mod oauth;
 mod peer;
 mod queue;
+mod receive_social;
 mod search;
 mod statuses;
 mod timelines;
