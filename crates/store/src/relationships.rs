@@ -317,7 +317,11 @@ pub async fn set_follow_uri(
     target: i64,
     uri: &str,
 ) -> Result<bool> {
-    let table = if requests { "follow_requests" } else { "follows" };
+    let table = if requests {
+        "follow_requests"
+    } else {
+        "follows"
+    };
     let sql =
         format!("UPDATE {table} SET uri = $3 WHERE account_id = $1 AND target_account_id = $2");
     let n = with_pool!(db, p => sqlx::query(&sql)

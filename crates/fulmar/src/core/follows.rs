@@ -199,7 +199,10 @@ pub async fn receive_follow(
             }
         }
     };
-    if rel::get_request(db, follower.id, target.id).await?.is_some() {
+    if rel::get_request(db, follower.id, target.id)
+        .await?
+        .is_some()
+    {
         rel::set_follow_uri(db, true, follower.id, target.id, follow_uri).await?;
         return Ok(ReceivedFollow::Requested);
     }
@@ -575,6 +578,20 @@ pub async fn account_statuses(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_follow_uri_is_the_id_of_the_follow_sent() {
+        let urls = Urls::new("https", "fulmar.test");
+        let sent = crate::activitypub::to_activitypub::follow(
+            &urls.actor("alice"),
+            42,
+            "https://remote.test/users/bob",
+        );
+        assert_eq!(
+            sent["id"].as_str(),
+            Some(follow_activity_id(&urls, "alice", 42).as_str())
+        );
+    }
 
     #[test]
     fn languages_are_cleaned_up() {

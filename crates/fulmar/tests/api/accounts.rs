@@ -1451,7 +1451,10 @@ db_test!(lookup_finds_local_accounts, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!((&rel["following"], &rel["requested"]), (&json!(false), &json!(true)));
+    assert_eq!(
+        (&rel["following"], &rel["requested"]),
+        (&json!(false), &json!(true))
+    );
     assert_eq!(
         account_json(&app, remote, &token).await["followers_count"],
         0

@@ -77,7 +77,10 @@ impl World {
             .api_get(&format!("/api/v2/search?resolve=true&q={q}"), token)
             .await;
         assert_eq!(status, 200, "{body}");
-        body["accounts"][0]["id"].as_str().expect("resolved").to_owned()
+        body["accounts"][0]["id"]
+            .as_str()
+            .expect("resolved")
+            .to_owned()
     }
 
     async fn relationship(&self, token: &str, id: &str) -> Value {
@@ -290,7 +293,9 @@ db_test!(
         assert_eq!(rel["requested"], false);
         w.peer
             .wait_for(10, |v| {
-                v["type"] == "Undo" && v["object"]["type"] == "Follow" && v["object"]["object"] == frank.id
+                v["type"] == "Undo"
+                    && v["object"]["type"] == "Follow"
+                    && v["object"]["object"] == frank.id
             })
             .await;
     }
@@ -308,7 +313,9 @@ db_test!(
         w.send(&bob, "alice", follow.clone()).await;
         let accept = w
             .peer
-            .wait_for(10, |v| v["type"] == "Accept" && v["object"]["id"] == follow["id"])
+            .wait_for(10, |v| {
+                v["type"] == "Accept" && v["object"]["id"] == follow["id"]
+            })
             .await;
         assert_eq!(accept["actor"], alice_url);
         assert_eq!(accept["object"]["type"], "Follow");
@@ -362,11 +369,17 @@ db_test!(
         let lucy_follow = w.activity("Follow", "f2", &bob, json!(w.actor_url("lucy")));
         w.send(&bob, "lucy", lucy_follow.clone()).await;
         eventually("a follow request", || async {
-            let (_, list) = w.fulmar.api_get("/api/v1/follow_requests", &lucy_token).await;
+            let (_, list) = w
+                .fulmar
+                .api_get("/api/v1/follow_requests", &lucy_token)
+                .await;
             list[0]["id"].is_string()
         })
         .await;
-        let (_, list) = w.fulmar.api_get("/api/v1/follow_requests", &lucy_token).await;
+        let (_, list) = w
+            .fulmar
+            .api_get("/api/v1/follow_requests", &lucy_token)
+            .await;
         let requester = list[0]["id"].as_str().unwrap().to_owned();
         assert!(w
             .notification_types(&lucy_token)
@@ -407,7 +420,10 @@ db_test!(
                 v["type"] == "Reject" && v["object"]["id"] == carol_follow["id"]
             })
             .await;
-        assert_eq!(w.relationship(&token, &carol_id).await["followed_by"], false);
+        assert_eq!(
+            w.relationship(&token, &carol_id).await["followed_by"],
+            false
+        );
     }
 );
 
@@ -478,12 +494,8 @@ db_test!(
         .await;
         let mut forged = like.clone();
         forged.as_object_mut().unwrap().remove("@context");
-        w.send(
-            &carol,
-            "alice",
-            w.activity("Undo", "u00", &carol, forged),
-        )
-        .await;
+        w.send(&carol, "alice", w.activity("Undo", "u00", &carol, forged))
+            .await;
         w.send(
             &bob,
             "alice",
@@ -523,7 +535,10 @@ db_test!(
         })
         .await;
         eventually("the reblog in dora's home", || async {
-            let (_, home) = w.fulmar.api_get("/api/v1/timelines/home", &dora_token).await;
+            let (_, home) = w
+                .fulmar
+                .api_get("/api/v1/timelines/home", &dora_token)
+                .await;
             home.as_array()
                 .unwrap()
                 .iter()
@@ -542,7 +557,10 @@ db_test!(
             w.status(&token, &id).await["reblogs_count"] == 0
         })
         .await;
-        let (_, home) = w.fulmar.api_get("/api/v1/timelines/home", &dora_token).await;
+        let (_, home) = w
+            .fulmar
+            .api_get("/api/v1/timelines/home", &dora_token)
+            .await;
         assert!(
             !home
                 .as_array()
@@ -645,7 +663,10 @@ db_test!(
             .await;
         assert_eq!(account["display_name"], "Bob Renamed");
         let note = account["note"].as_str().unwrap();
-        assert!(note.contains("new bio") && !note.contains("<script"), "{note}");
+        assert!(
+            note.contains("new bio") && !note.contains("<script"),
+            "{note}"
+        );
         let (_, account) = w
             .fulmar
             .api_get(&format!("/api/v1/accounts/{carol_id}"), &token)

@@ -75,10 +75,9 @@ fn type_of(object: &Value) -> Option<&str> {
 
 pub async fn follow(r: &Received<'_>) -> ReceiveResult<()> {
     let a = &r.activity;
-    let id = a
-        .id
-        .as_deref()
-        .ok_or_else(|| invalid("a Follow needs an id"))?;
+    let id =
+        a.id.as_deref()
+            .ok_or_else(|| invalid("a Follow needs an id"))?;
     let object = a
         .object_id
         .as_deref()
@@ -128,8 +127,8 @@ async fn answered_follower(r: &Received<'_>) -> ReceiveResult<AccountRow> {
         }
     }
     if a.object.is_object() {
-        let follower_uri = actor_of(&a.object)
-            .ok_or_else(|| invalid("the embedded Follow has no actor"))?;
+        let follower_uri =
+            actor_of(&a.object).ok_or_else(|| invalid("the embedded Follow has no actor"))?;
         if object_of(&a.object).as_deref() != Some(answerer.uri.as_str()) {
             return Err(invalid(format!(
                 "{} of a Follow of another account",
@@ -362,10 +361,9 @@ pub async fn announce(r: &Received<'_>) -> ReceiveResult<()> {
     let a = &r.activity;
     let app = r.app;
     let db = &app.db;
-    let id = a
-        .id
-        .as_deref()
-        .ok_or_else(|| invalid("an Announce needs an id"))?;
+    let id =
+        a.id.as_deref()
+            .ok_or_else(|| invalid("an Announce needs an id"))?;
     if remote::status_by_uri(db, id).await?.is_some() {
         return Ok(());
     }
@@ -375,8 +373,7 @@ pub async fn announce(r: &Received<'_>) -> ReceiveResult<()> {
         .ok_or_else(|| invalid("an Announce needs an object"))?;
     // As Mastodon, keep only what concerns someone here: a boost of one of our
     // posts, or by an account someone here follows. Checked before any fetch.
-    if !object.starts_with(app.urls.base()) && !rel::has_local_followers(db, r.actor.id).await?
-    {
+    if !object.starts_with(app.urls.base()) && !rel::has_local_followers(db, r.actor.id).await? {
         return Err(ignored("an Announce nobody here follows"));
     }
     let visibility =
@@ -514,8 +511,7 @@ pub async fn update_actor(r: &Received<'_>) -> ReceiveResult<()> {
         avatar_url: actor.icon.clone(),
         header_url: actor.image.clone(),
         fields: Value::Array(fields).to_string(),
-        also_known_as: serde_json::to_string(&actor.also_known_as)
-            .unwrap_or_else(|_| "[]".into()),
+        also_known_as: serde_json::to_string(&actor.also_known_as).unwrap_or_else(|_| "[]".into()),
         locked: actor.manually_approves_followers,
         bot: actor.is_bot(),
         discoverable: actor.discoverable.unwrap_or(false),
