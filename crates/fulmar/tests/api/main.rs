@@ -14,6 +14,7 @@ mod oauth;
 mod peer;
 mod queue;
 mod receive_objects;
+mod receive_social;
 mod search;
 mod statuses;
 mod timelines;
