@@ -57,8 +57,10 @@ pub enum Admin {
     /// from it, fetched from it or delivered to it, and its accounts are suspended and
     /// unfollowed. With --remove, lift the block.
     DomainBlock {
-        /// A domain name, such as spam.example.
-        domain: String,
+        /// A domain name, such as spam.example. (Not named `domain`: that id belongs
+        /// to the global --domain setting, which clap would fill from it.)
+        #[arg(value_name = "DOMAIN")]
+        target: String,
         /// Lift the block instead; suspended accounts come back (follows do not).
         #[arg(long)]
         remove: bool,
@@ -195,9 +197,9 @@ async fn run_admin(config: Config, command: Admin) -> anyhow::Result<()> {
                 other => admin_error(other),
             }),
         Admin::DomainBlock {
-            domain,
+            target,
             remove: false,
-        } => domains::block(&db, &domain)
+        } => domains::block(&db, &target)
             .await
             .map(|(domain, outcome)| {
                 if outcome.added {
@@ -211,9 +213,9 @@ async fn run_admin(config: Config, command: Admin) -> anyhow::Result<()> {
             })
             .map_err(admin_error),
         Admin::DomainBlock {
-            domain,
+            target,
             remove: true,
-        } => domains::unblock(&db, &domain)
+        } => domains::unblock(&db, &target)
             .await
             .map(|(domain, removed)| {
                 if removed {
