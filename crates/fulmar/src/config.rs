@@ -427,6 +427,34 @@ mod tests {
     }
 
     #[test]
+    fn inbox_rate_limit_comes_from_the_file_and_must_be_a_number() {
+        if std::env::var_os("FULMAR_INBOX_RATE_LIMIT").is_some() {
+            return; // The environment would win over the file.
+        }
+        assert_eq!(
+            Config::check(raw()).unwrap().inbox_rate_limit,
+            DEFAULT_INBOX_RATE_LIMIT
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(&path, "inbox_rate_limit = 50\n").unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.inbox_rate_limit, 50);
+
+        std::fs::write(&path, "inbox_rate_limit = -1\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_INBOX_RATE_LIMIT");
+    }
+
+    #[test]
     fn rate_limit_comes_from_the_file_and_must_be_a_number() {
         if std::env::var_os("FULMAR_RATE_LIMIT").is_some() {
             return; // The environment would win over the file.

@@ -5,7 +5,7 @@
 //! cannot make Fulmar fetch without bound.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,9 +50,7 @@ impl InboxLimits {
                 continue;
             }
             seen.push(host);
-            let mut h = self.keys.build_hasher();
-            ("inbox-origin", host).hash(&mut h);
-            let d = limiter.hit(h.finish(), now);
+            let d = limiter.hit(self.keys.hash_one(("inbox-origin", host)), now);
             if !d.allowed && refusal.is_none() {
                 refusal = Some(d);
             }

@@ -104,7 +104,9 @@ async fn bounded_fetch_key(
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
-                        format!("Signature: too many key fetches from {host} in flight; retry later"),
+                        format!(
+                            "Signature: too many key fetches from {host} in flight; retry later"
+                        ),
                     )
                 })?,
         )

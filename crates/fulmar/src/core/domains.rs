@@ -120,7 +120,10 @@ mod tests {
             "example.com"
         );
         assert_eq!(normalize("127.0.0.1:3000").unwrap(), "127.0.0.1");
-        assert_eq!(normalize("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            normalize("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert!(normalize("").is_err());
         assert!(normalize("not a domain").is_err());
         assert!(normalize("user@example.com/x").is_err());

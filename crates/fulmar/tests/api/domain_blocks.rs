@@ -84,7 +84,10 @@ async fn block_and_lift(backend: Backend) {
     assert!(stderr.contains("1 accounts suspended"), "{stderr}");
     assert!(stderr.contains("2 follows removed"), "{stderr}");
     // Idempotent.
-    let (ok, _, stderr) = fulmar(&fulmar_app, &["admin", "domain-block", "HTTP://127.0.0.1:9/"]);
+    let (ok, _, stderr) = fulmar(
+        &fulmar_app,
+        &["admin", "domain-block", "HTTP://127.0.0.1:9/"],
+    );
     assert!(ok, "{stderr}");
     assert!(stderr.contains("already blocked"), "{stderr}");
     let (ok, stdout, _) = fulmar(&fulmar_app, &["admin", "domain-blocks"]);
@@ -168,10 +171,16 @@ async fn block_and_lift(backend: Backend) {
     );
 
     // Lifting the block brings Bob back (not his follows) and opens the inbox again.
-    let (ok, _, stderr) = fulmar(&fulmar_app, &["admin", "domain-block", "--remove", "127.0.0.1"]);
+    let (ok, _, stderr) = fulmar(
+        &fulmar_app,
+        &["admin", "domain-block", "--remove", "127.0.0.1"],
+    );
     assert!(ok, "{stderr}");
     assert!(stderr.contains("Lifted"), "{stderr}");
-    let (ok, _, stderr) = fulmar(&fulmar_app, &["admin", "domain-block", "--remove", "127.0.0.1"]);
+    let (ok, _, stderr) = fulmar(
+        &fulmar_app,
+        &["admin", "domain-block", "--remove", "127.0.0.1"],
+    );
     assert!(ok, "{stderr}");
     assert!(stderr.contains("was not blocked"), "{stderr}");
     let (_, stdout, _) = fulmar(&fulmar_app, &["admin", "domain-blocks"]);
@@ -242,8 +251,20 @@ db_test!(
                 .unwrap()
                 .suspended_at
         };
-        assert_eq!(add(db, 3, "example.net", 20).await.unwrap().suspended_accounts, 1);
-        assert_eq!(add(db, 4, "sub.example.net", 30).await.unwrap().suspended_accounts, 0);
+        assert_eq!(
+            add(db, 3, "example.net", 20)
+                .await
+                .unwrap()
+                .suspended_accounts,
+            1
+        );
+        assert_eq!(
+            add(db, 4, "sub.example.net", 30)
+                .await
+                .unwrap()
+                .suspended_accounts,
+            0
+        );
         assert!(remove(db, "example.net").await.unwrap());
         assert!(suspended(id).await.is_some());
         assert!(remove(db, "sub.example.net").await.unwrap());

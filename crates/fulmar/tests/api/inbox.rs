@@ -149,7 +149,10 @@ async fn bad_deliveries(backend: Backend) {
     refused(status, &res, 400);
 
     // A key whose document is no actor and names no owner.
-    peer.publish("/keys/odd", json!({"id": format!("{}/keys/odd", peer.base), "type": "Note"}));
+    peer.publish(
+        "/keys/odd",
+        json!({"id": format!("{}/keys/odd", peer.base), "type": "Note"}),
+    );
     let mut odd = bob.clone();
     odd.key_id = format!("{}/keys/odd", peer.base);
     let (status, res) = peer.post(&odd, &inbox, &activity).await;
