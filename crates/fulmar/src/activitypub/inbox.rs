@@ -111,10 +111,11 @@ struct Refusal {
 
 impl From<ApiError> for Refusal {
     fn from(error: ApiError) -> Self {
-        Refusal {
-            error,
-            retry_after: None,
-        }
+        // The one 429 made outside this module: every key-fetch slot of the sender's
+        // host stayed busy. Those fetches end within the key-fetch timeout, so a short
+        // wait is enough.
+        let retry_after = (error.status == StatusCode::TOO_MANY_REQUESTS).then_some(30);
+        Refusal { error, retry_after }
     }
 }
 

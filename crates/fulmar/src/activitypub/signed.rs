@@ -14,6 +14,9 @@ use crate::core::resolve::{self, ResolveError};
 use crate::http::ApiError;
 use crate::state::App;
 
+/// How long a delivery waits for one of its key host's fetch slots.
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A request whose signature checked out: the key and its owner's account.
 #[derive(Clone, Debug)]
 pub struct Signer {
@@ -98,8 +101,10 @@ async fn bounded_fetch_key(
         None
     } else {
         Some(
+            // A short wait for a slot: the sender is already waiting for the answer,
+            // and a host whose slots are all busy is being slow or flooding.
             app.inbox_limits
-                .key_fetch_slot(host, timeout)
+                .key_fetch_slot(host, timeout.min(SLOT_WAIT))
                 .await
                 .ok_or_else(|| {
                     ApiError::new(
