@@ -237,6 +237,71 @@ async fn slow_and_garbage_keys(backend: Backend) {
     }
 }
 
+async fn key_fetch_slots(backend: Backend) {
+    let port = free_port();
+    let fulmar = TestApp::spawn_with(backend, move |c| {
+        c.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        c.domain = format!("127.0.0.1:{port}");
+        c.dev_insecure = true;
+        c.key_fetch_timeout = Duration::from_secs(4);
+    })
+    .await
+    .expect("server");
+    fulmar.create_user("alice").await;
+    let peer = Peer::start().await;
+    let template = peer.actor("bob");
+    let keys = bad_key_server().await;
+    let inbox = fulmar.url("/users/alice/inbox");
+    // Six deliveries at once, each naming another unknown key on one slow host: four
+    // fetch (and give up after the timeout), the others find every slot busy.
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let actor = PeerActor {
+            id: format!("{keys}/slow/user{n}"),
+            key_id: format!("{keys}/slow/user{n}#main-key"),
+            ..template.clone()
+        };
+        let activity = json!({
+            "type": "Flag",
+            "actor": actor.id,
+            "object": fulmar.app.urls.actor("alice"),
+        });
+        let inbox = inbox.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = activity.to_string().into_bytes();
+            let headers = signed_headers(&actor, &inbox, &body, SystemTime::now());
+            let res = reqwest::Client::new()
+                .post(&inbox)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let retry = res.headers().get("retry-after").cloned();
+            (res.status().as_u16(), retry)
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let (status, retry) = t.await.unwrap();
+        if status == 429 {
+            assert_eq!(retry.unwrap(), "30");
+        }
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![401, 401, 401, 401, 429, 429]);
+}
+
+db_test!(
+    key_fetches_per_host_are_bounded,
+    |app: TestApp| async move {
+        let backend = app.backend;
+        app.stop().await;
+        key_fetch_slots(backend).await;
+    }
+);
+
 db_test!(
     a_slow_or_garbled_key_server_gets_401_in_bounded_time,
     |app: TestApp| async move {
