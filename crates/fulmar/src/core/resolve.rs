@@ -70,6 +70,7 @@ pub async fn resolve_account(app: &App, query: &str) -> ResolveResult<AccountRow
     if host == app.urls.domain() {
         return local(app, user).await;
     }
+    super::domains::refuse_blocked(&app.db, &host).await?;
     if let Some(row) = fulmar_store::accounts::by_acct(&app.db, user, Some(&host)).await? {
         if is_fresh(app, row.id).await? {
             return Ok(row);
@@ -96,6 +97,7 @@ pub async fn resolve_actor_url(app: &App, url: &str) -> ResolveResult<AccountRow
         let name = app.urls.username_of(url).ok_or(ResolveError::NotFound)?;
         return local(app, &name).await;
     }
+    super::domains::refuse_blocked(&app.db, url).await?;
     if let Some(row) = fulmar_store::accounts::by_uri(&app.db, url).await? {
         if is_fresh(app, row.id).await? {
             return Ok(row);
@@ -310,6 +312,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 /// object or stub actor with an `owner` (GoToSocial: `actor/main-key`); in the latter
 /// case the owner is fetched and must list the key.
 pub async fn fetch_key(app: &App, key_id: &str, refresh: bool) -> ResolveResult<RemoteKey> {
+    super::domains::refuse_blocked(&app.db, key_id).await?;
     if !refresh {
         if let Some(row) = fulmar_store::keys::by_key_id(&app.db, key_id).await? {
             let fresh = row.private_key_pem.is_some()
@@ -386,6 +389,7 @@ pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     if url.starts_with(app.urls.base()) {
         return local_status(app, url).await;
     }
+    super::domains::refuse_blocked(&app.db, url).await?;
     if let Some(row) = remote::status_by_uri(&app.db, url).await? {
         return Ok(row);
     }

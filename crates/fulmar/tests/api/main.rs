@@ -4,8 +4,10 @@ mod helpers;
 
 mod accounts;
 mod admin_cli;
+mod authorized_fetch;
 mod collections;
 mod discovery;
+mod domain_blocks;
 mod fedclient;
 mod inbox;
 mod instance;
