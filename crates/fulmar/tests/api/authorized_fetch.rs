@@ -126,9 +126,16 @@ async fn authorized_fetch(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    fulmar_store::remote::add_mentions(db, id, &[(fulmar::core::ids::next_id(), mallory_row.id)])
-        .await
-        .unwrap();
+    fulmar_store::status_actions::add_mentions(
+        db,
+        id,
+        &[fulmar_store::status_actions::NewMention {
+            id: fulmar::core::ids::next_id(),
+            account_id: mallory_row.id,
+        }],
+    )
+    .await
+    .unwrap();
     let (status, note) = fetch(private, Some(&mallory)).await;
     assert_eq!(status, 200, "{note}");
 }
