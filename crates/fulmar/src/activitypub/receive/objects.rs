@@ -71,7 +71,8 @@ async fn concerns_local_accounts(r: &Received<'_>, doc: &ObjectDoc) -> ReceiveRe
         return Ok(true);
     }
     let obj = &doc.obj;
-    for target in obj.mentions.iter().chain(&obj.to).chain(&obj.cc) {
+    let targets = obj.mentions.iter().chain(&obj.to).chain(&obj.cc);
+    for target in targets.take(2 * remote_status::MAX_TAGS) {
         if let Some(name) = app.urls.username_of(target) {
             if fulmar_store::accounts::local_by_username(&app.db, &name)
                 .await?
