@@ -54,6 +54,10 @@ pub struct PollSpec {
 /// other servers allow more, so a larger bound that still keeps rows small).
 const MAX_POLL_OPTIONS: usize = 20;
 
+/// How many mentions, addressees and hashtags of one object are looked at. Each costs
+/// a lookup, and real posts stay far below; the rest are ignored.
+pub const MAX_TAGS: usize = 100;
+
 /// Reads an object document (Note, Question, Article, ...).
 pub fn read_object(doc: &Value) -> Result<ObjectDoc, ParseError> {
     let obj = parse_object(doc)?;
@@ -214,7 +218,7 @@ pub async fn known_status(app: &App, uri: &str) -> ResolveResult<Option<StatusRo
 /// profile URL, remote ones when stored (unknown ones are not fetched).
 pub async fn mentioned_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<Vec<AccountRow>> {
     let mut out: Vec<AccountRow> = Vec::new();
-    for href in &obj.mentions {
+    for href in obj.mentions.iter().take(MAX_TAGS) {
         let found = if let Some(name) = app.urls.username_of(href) {
             fulmar_store::accounts::local_by_username(&app.db, &name).await?
         } else {
@@ -233,7 +237,7 @@ pub async fn mentioned_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<
 /// stored as accounts). Nothing is fetched.
 async fn addressed_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<Vec<i64>> {
     let mut out = Vec::new();
-    for target in obj.to.iter().chain(&obj.cc) {
+    for target in obj.to.iter().chain(&obj.cc).take(MAX_TAGS) {
         if ap::is_public(target) {
             continue;
         }
@@ -253,7 +257,7 @@ async fn addressed_accounts(app: &App, obj: &RemoteObject) -> ResolveResult<Vec<
 
 fn new_tags(obj: &RemoteObject) -> Vec<NewTag> {
     let mut tags: Vec<NewTag> = Vec::new();
-    for name in &obj.hashtags {
+    for name in obj.hashtags.iter().take(MAX_TAGS) {
         let display = name.trim();
         if display.is_empty() || display.len() > 100 {
             continue;

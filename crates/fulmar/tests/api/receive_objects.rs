@@ -331,7 +331,10 @@ async fn editing_and_deleting(app: TestApp) {
             "content": "<p>note 1, edited</p>",
             "summary": "cw",
             "updated": "2026-01-02T04:00:00Z",
-            "tag": [{"type": "Hashtag", "name": "#new"}],
+            "tag": [
+                {"type": "Hashtag", "name": "#new"},
+                {"type": "Mention", "href": w.alice_url()}
+            ],
         }),
     );
     w.create(edited.clone()).await; // A Create of a stored status changes nothing.
@@ -355,6 +358,19 @@ async fn editing_and_deleting(app: TestApp) {
     assert_eq!(versions.len(), 2, "{history}");
     assert_eq!(versions[0]["content"], "<p>note 1</p>");
     assert_eq!(versions[1]["content"], "<p>note 1, edited</p>");
+    // Newly mentioned by the edit: told once.
+    let (_, notes) = w
+        .fulmar
+        .api_get("/api/v1/notifications?types[]=mention", &w.token)
+        .await;
+    let about: Vec<&Value> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["status"]["id"] == id)
+        .collect();
+    assert_eq!(about.len(), 1, "{notes}");
+    assert_eq!(after["mentions"][0]["username"], "alice", "{after}");
 
     // An Update of an unknown status is ignored (not created).
     let unknown = w.note(9, json!({}));

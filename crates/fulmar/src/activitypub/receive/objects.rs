@@ -41,7 +41,9 @@ async fn object_doc(r: &Received<'_>) -> ReceiveResult<ObjectDoc> {
     if authority(&id) != authority(&r.actor.uri) {
         return Err(invalid("the object is not on the actor's host"));
     }
-    let mut doc = if r.forwarded || !a.object.is_object() {
+    // A bare id, or a stub without a type, is only a reference: fetch what it names.
+    let embedded = a.object.is_object() && a.object_type.is_some();
+    let mut doc = if r.forwarded || !embedded {
         resolve::fetch_object(r.app, &id).await?
     } else {
         remote_status::read_object(&a.object).map_err(|e| invalid(e.to_string()))?
@@ -71,7 +73,8 @@ async fn concerns_local_accounts(r: &Received<'_>, doc: &ObjectDoc) -> ReceiveRe
         return Ok(true);
     }
     let obj = &doc.obj;
-    for target in obj.mentions.iter().chain(&obj.to).chain(&obj.cc) {
+    let targets = obj.mentions.iter().chain(&obj.to).chain(&obj.cc);
+    for target in targets.take(2 * remote_status::MAX_TAGS) {
         if let Some(name) = app.urls.username_of(target) {
             if fulmar_store::accounts::local_by_username(&app.db, &name)
                 .await?
@@ -114,13 +117,28 @@ async fn notify_mentions(
     Ok(())
 }
 
+/// The stored status the activity's object names, looked up before anything is
+/// fetched, so that repeated or unknown activities cost no request.
+async fn stored_object(r: &Received<'_>) -> ReceiveResult<Option<StatusRow>> {
+    match r.activity.object_id.as_deref() {
+        Some(id) => Ok(fulmar_store::remote::status_by_uri(&r.app.db, id).await?),
+        None => Err(invalid("the activity has no object")),
+    }
+}
+
 pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
+    if let Some(existing) = stored_object(r).await? {
+        if existing.deleted_at.is_some() {
+            return Err(ignored("the status was deleted"));
+        }
+        // Delivered twice (or fetched before): already stored and distributed.
+        return Ok(());
+    }
     let doc = object_doc(r).await?;
     if let Some(existing) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? {
         if existing.deleted_at.is_some() {
             return Err(ignored("the status was deleted"));
         }
-        // Delivered twice (or fetched before): already stored and distributed.
         return Ok(());
     }
     if !concerns_local_accounts(r, &doc).await? {
@@ -160,8 +178,7 @@ async fn distribute(app: &App, author: &AccountRow, status: &StatusRow) -> Recei
 }
 
 pub async fn update(r: &Received<'_>) -> ReceiveResult<()> {
-    let doc = object_doc(r).await?;
-    let Some(status) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? else {
+    let Some(status) = stored_object(r).await? else {
         return Err(ignored("an Update of a status not stored here"));
     };
     if status.account_id != r.actor.id {
@@ -169,6 +186,10 @@ pub async fn update(r: &Received<'_>) -> ReceiveResult<()> {
     }
     if status.deleted_at.is_some() {
         return Err(ignored("the status was deleted"));
+    }
+    let doc = object_doc(r).await?;
+    if doc.obj.id != status.uri {
+        return Err(invalid("the updated object is not the one named"));
     }
     // An older version arriving after a newer one is not applied over it.
     let updated = doc.obj.updated.as_deref().and_then(resolve::parse_time);
