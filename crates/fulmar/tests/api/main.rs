@@ -7,6 +7,7 @@ mod admin_cli;
 mod collections;
 mod discovery;
 mod fedclient;
+mod federation_e2e;
 mod inbox;
 mod instance;
 mod notifications;
