@@ -417,6 +417,53 @@ async fn follow_post_interact_edit_delete_unfollow_block(backend: Backend) {
         .await;
     assert_eq!(favourited_by[0]["uri"], alice.uri, "{favourited_by}");
 
+    // Taking both back (Undo of the Like and of the Announce) brings the counts down.
+    alice
+        .ok(
+            Method::POST,
+            &format!("/api/v1/statuses/{public_on_a}/unfavourite"),
+            json!({}),
+        )
+        .await;
+    alice
+        .ok(
+            Method::POST,
+            &format!("/api/v1/statuses/{public_on_a}/unreblog"),
+            json!({}),
+        )
+        .await;
+    eventually(
+        "favourites_count and reblogs_count back to 0 on B",
+        || async {
+            let (_, s) = bob.get(&format!("/api/v1/statuses/{public_on_b}")).await;
+            if s["favourites_count"] == 0 && s["reblogs_count"] == 0 {
+                Ok(())
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await;
+
+    // bob renames himself: A shows the new name (Update of the Person).
+    let me = bob
+        .ok(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            json!({"display_name": "Bob of B"}),
+        )
+        .await;
+    assert_eq!(me["display_name"], "Bob of B", "{me}");
+    eventually("bob's new display name on A", || async {
+        let (_, account) = alice.get(&format!("/api/v1/accounts/{bob_on_a}")).await;
+        if account["display_name"] == "Bob of B" {
+            Ok(())
+        } else {
+            Err(account.to_string())
+        }
+    })
+    .await;
+
     // bob edits the post: A shows the edit and both versions.
     let edited = bob
         .ok(
@@ -572,4 +619,108 @@ async fn followers_only_posts_stay_with_followers(backend: Backend) {
 e2e_test!(
     followers_only_posts_stay_with_followers,
     followers_only_posts_stay_with_followers
+);
+
+/// A locked account's server holds follow requests until the account decides:
+/// authorizing sends Accept (the follower's server then shows `following`), rejecting
+/// sends Reject (the request disappears on the follower's side).
+async fn locked_accounts_decide_follow_requests(backend: Backend) {
+    let a = server(backend).await;
+    let b = server(backend).await;
+    let alice = user(&a, "alice").await;
+    let erin = user(&a, "erin").await;
+    let bob = user(&b, "bob").await;
+    let me = bob
+        .ok(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            json!({"locked": true}),
+        )
+        .await;
+    assert_eq!(me["locked"], true, "{me}");
+
+    let mut on_a = Vec::new();
+    for follower in [&alice, &erin] {
+        let remote = follower.resolve(&bob.handle).await;
+        assert_eq!(remote["locked"], true, "{remote}");
+        let id = remote["id"].as_str().unwrap().to_owned();
+        let rel = follower
+            .ok(
+                Method::POST,
+                &format!("/api/v1/accounts/{id}/follow"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(rel["requested"], true, "{rel}");
+        on_a.push(id);
+    }
+    // Both requests reach bob, on B.
+    let requests = eventually("two follow requests for bob on B", || async {
+        let (status, list) = bob.get("/api/v1/follow_requests").await;
+        match list.as_array() {
+            Some(items) if status == 200 && items.len() == 2 => Ok(items.clone()),
+            _ => Err(format!("{status} {list}")),
+        }
+    })
+    .await;
+    let id_of = |uri: &str| {
+        requests
+            .iter()
+            .find(|r| r["uri"] == uri)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("no request from {uri}: {requests:?}"))
+            .to_owned()
+    };
+    let (alice_on_b, erin_on_b) = (id_of(&alice.uri), id_of(&erin.uri));
+
+    // Still pending on A: nothing has been decided.
+    let rel = alice.relationship(&on_a[0]).await;
+    assert_eq!(rel["requested"], true, "{rel}");
+    assert_eq!(rel["following"], false, "{rel}");
+
+    bob.ok(
+        Method::POST,
+        &format!("/api/v1/follow_requests/{alice_on_b}/authorize"),
+        json!({}),
+    )
+    .await;
+    bob.ok(
+        Method::POST,
+        &format!("/api/v1/follow_requests/{erin_on_b}/reject"),
+        json!({}),
+    )
+    .await;
+
+    eventually("alice following bob on A after authorize", || async {
+        let rel = alice.relationship(&on_a[0]).await;
+        if rel["following"] == true && rel["requested"] == false {
+            Ok(())
+        } else {
+            Err(rel.to_string())
+        }
+    })
+    .await;
+    eventually("erin's request gone on A after reject", || async {
+        let rel = erin.relationship(&on_a[1]).await;
+        if rel["following"] == false && rel["requested"] == false {
+            Ok(())
+        } else {
+            Err(rel.to_string())
+        }
+    })
+    .await;
+
+    // Only alice gets bob's followers-only posts.
+    let post = bob.publish("Approved followers only", "private").await;
+    let uri = post["uri"].as_str().unwrap();
+    let seen = eventually("bob's post in alice's home on A", || alice.in_home(uri)).await;
+    assert_eq!(seen["visibility"], "private");
+    assert!(erin.in_home(uri).await.is_err());
+    let followers = bob.followers_of(&bob.id).await.unwrap();
+    assert_eq!(followers, vec![alice.uri.clone()]);
+}
+
+e2e_test!(
+    locked_accounts_decide_follow_requests,
+    locked_accounts_decide_follow_requests
 );
