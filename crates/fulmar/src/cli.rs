@@ -1,4 +1,5 @@
-//! The command line: `fulmar serve` and `fulmar admin …`.
+//! The command line: `fulmar serve` and `fulmar admin …` (migrate, create-user, token,
+//! domain-block, domain-blocks).
 
 use std::io::BufRead as _;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, RawSettings};
 use crate::core::accounts::{self, NewLocalUser};
+use crate::core::domains;
 use crate::core::CoreError;
 use crate::startup::{self, Server};
 
@@ -51,6 +53,20 @@ pub enum Admin {
         #[arg(long, default_value = "read write follow push")]
         scopes: String,
     },
+    /// Block a domain and its subdomains (Mastodon's "suspend"): nothing is accepted
+    /// from it, fetched from it or delivered to it, and its accounts are suspended and
+    /// unfollowed. With --remove, lift the block.
+    DomainBlock {
+        /// A domain name, such as spam.example. (Not named `domain`: that id belongs
+        /// to the global --domain setting, which clap would fill from it.)
+        #[arg(value_name = "DOMAIN")]
+        target: String,
+        /// Lift the block instead; suspended accounts come back (follows do not).
+        #[arg(long)]
+        remove: bool,
+    },
+    /// List blocked domains, one a line, oldest first.
+    DomainBlocks,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -180,6 +196,48 @@ async fn run_admin(config: Config, command: Admin) -> anyhow::Result<()> {
                 CoreError::NotFound => anyhow::anyhow!("no local account named {name:?}"),
                 other => admin_error(other),
             }),
+        Admin::DomainBlock {
+            target,
+            remove: false,
+        } => domains::block(&db, &target)
+            .await
+            .map(|(domain, outcome)| {
+                if outcome.added {
+                    eprintln!(
+                        "Blocked {domain} and its subdomains: {} accounts suspended, {} follows removed.",
+                        outcome.suspended_accounts, outcome.removed_follows
+                    );
+                } else {
+                    eprintln!("{domain} was already blocked.");
+                }
+            })
+            .map_err(admin_error),
+        Admin::DomainBlock {
+            target,
+            remove: true,
+        } => domains::unblock(&db, &target)
+            .await
+            .map(|(domain, removed)| {
+                if removed {
+                    eprintln!("Lifted the block of {domain}.");
+                } else {
+                    eprintln!("{domain} was not blocked.");
+                }
+            })
+            .map_err(admin_error),
+        Admin::DomainBlocks => domains::list(&db)
+            .await
+            .map(|blocks| {
+                for b in blocks {
+                    println!(
+                        "{}\t{}\t{}",
+                        b.domain,
+                        b.severity,
+                        crate::core::time::rfc3339_ms(b.created_at)
+                    );
+                }
+            })
+            .map_err(admin_error),
     };
     db.close().await;
     result

@@ -43,6 +43,7 @@ struct FileSettings {
     data_dir: Option<String>,
     dev_insecure: Option<toml::Value>,
     rate_limit: Option<toml::Value>,
+    inbox_rate_limit: Option<toml::Value>,
 }
 
 /// Checked configuration.
@@ -57,6 +58,12 @@ pub struct Config {
     /// Mastodon API requests allowed per token (or per address, without a token) in
     /// each five-minute window; 0 turns rate limiting off (benchmarks).
     pub rate_limit: u32,
+    /// Inbox deliveries allowed per remote server (key host or actor host) in each
+    /// five-minute window; 0 turns the limit off.
+    pub inbox_rate_limit: u32,
+    /// How long the inbox waits for a sender's key before refusing the delivery. Not
+    /// a setting: the sender is waiting for our answer meanwhile, and tests shorten it.
+    pub key_fetch_timeout: std::time::Duration,
 }
 
 /// A setting that cannot be used, with the fix. Displayed as one line.
@@ -82,6 +89,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "fulmar-data";
 /// Mastodon's limit: 300 API requests per token, or per address, per five minutes.
 pub const DEFAULT_RATE_LIMIT: u32 = 300;
+/// Inbox deliveries per remote server per five minutes: 20 a second on average, far
+/// above what a busy Mastodon server sends one peer, and far below a flood.
+pub const DEFAULT_INBOX_RATE_LIMIT: u32 = 6000;
+/// Mastodon gives a delivery about 10 seconds to be answered before it retries.
+pub const DEFAULT_KEY_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Config {
     /// Checks raw settings, reading the settings file when one is named or present.
@@ -114,6 +126,19 @@ impl Config {
         });
         if let Some(text) = rate_limit {
             config.rate_limit = parse_rate_limit(&text)?;
+        }
+        let inbox_rate_limit = std::env::var("FULMAR_INBOX_RATE_LIMIT").ok().or_else(|| {
+            file.inbox_rate_limit
+                .map(|v| v.to_string().trim_matches('"').to_owned())
+        });
+        if let Some(text) = inbox_rate_limit {
+            config.inbox_rate_limit = text.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "FULMAR_INBOX_RATE_LIMIT",
+                    format!("{text:?} is not a number of requests"),
+                    "Use a whole number of deliveries per remote server per five minutes, for example 6000, or 0 to disable the limit",
+                )
+            })?;
         }
         Ok(config)
     }
@@ -183,6 +208,8 @@ impl Config {
             data_dir,
             dev_insecure,
             rate_limit: DEFAULT_RATE_LIMIT,
+            inbox_rate_limit: DEFAULT_INBOX_RATE_LIMIT,
+            key_fetch_timeout: DEFAULT_KEY_FETCH_TIMEOUT,
         })
     }
 
@@ -212,7 +239,7 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
                 "{} is not a valid settings file: {first_line}",
                 path.display()
             ),
-            "Allowed keys are domain, listen, database_url, data_dir, dev_insecure and rate_limit",
+            "Allowed keys are domain, listen, database_url, data_dir, dev_insecure, rate_limit and inbox_rate_limit",
         )
     })
 }
@@ -397,6 +424,34 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.setting, "FULMAR_CONFIG");
         assert!(err.to_string().contains("domian"), "{err}");
+    }
+
+    #[test]
+    fn inbox_rate_limit_comes_from_the_file_and_must_be_a_number() {
+        if std::env::var_os("FULMAR_INBOX_RATE_LIMIT").is_some() {
+            return; // The environment would win over the file.
+        }
+        assert_eq!(
+            Config::check(raw()).unwrap().inbox_rate_limit,
+            DEFAULT_INBOX_RATE_LIMIT
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(&path, "inbox_rate_limit = 50\n").unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.inbox_rate_limit, 50);
+
+        std::fs::write(&path, "inbox_rate_limit = -1\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_INBOX_RATE_LIMIT");
     }
 
     #[test]

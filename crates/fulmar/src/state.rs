@@ -24,6 +24,8 @@ pub struct AppState {
     pub client: Client,
     /// The instance actor's key, parsed once, for signing fetches no user asks for.
     pub instance_signer: Signer,
+    /// Per-origin limits of the inbox (`activitypub::limits`).
+    pub inbox_limits: crate::activitypub::limits::InboxLimits,
 }
 
 impl App {
@@ -37,7 +39,9 @@ impl App {
             key_id: urls.instance_actor_key_id(),
             key: Arc::new(key),
         };
+        let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
         Ok(App(Arc::new(AppState {
+            inbox_limits,
             config,
             db,
             urls,

@@ -20,6 +20,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod accounts;
 pub mod collections;
+pub mod domain_blocks;
 pub mod follows;
 pub mod instance;
 pub mod jobs;

@@ -242,6 +242,14 @@ pub async fn accept_request(
         else {
             return Ok(false);
         };
+        // The follow keeps the request's uri (the Follow activity's id), so that a
+        // later Undo or Reject naming that id still finds it.
+        let uri: Option<String> =
+            sqlx::query_scalar("SELECT uri FROM follow_requests WHERE id = $1")
+                .bind(req.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
         let deleted = sqlx::query("DELETE FROM follow_requests WHERE id = $1")
             .bind(req.id)
             .execute(&mut *tx)
@@ -255,7 +263,7 @@ pub async fn accept_request(
             .bind(follow_id)
             .bind(account_id)
             .bind(target)
-            .bind(None::<String>)
+            .bind(uri)
             .bind(req.show_reblogs)
             .bind(req.notify)
             .bind(&req.languages)
@@ -269,6 +277,166 @@ pub async fn accept_request(
         }
         tx.commit().await?;
         Ok(true)
+    })
+}
+
+/// A follow or a follow request found by its ActivityPub id (the `Follow`
+/// activity's id), with the table it is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FollowByUri {
+    Follow(FollowRow),
+    Request(FollowRow),
+}
+
+/// The follow or pending request whose `uri` is `uri`, if any; follows first.
+pub async fn follow_by_uri(db: &Db, uri: &str) -> Result<Option<FollowByUri>> {
+    for table in ["follows", "follow_requests"] {
+        let sql = format!("SELECT {FOLLOW_COLUMNS} FROM {table} WHERE uri = $1 LIMIT 1");
+        let row = with_pool!(db, p => sqlx::query_as::<_, FollowRow>(&sql)
+            .bind(uri)
+            .fetch_optional(p)
+            .await)?;
+        if let Some(row) = row {
+            return Ok(Some(if table == "follows" {
+                FollowByUri::Follow(row)
+            } else {
+                FollowByUri::Request(row)
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Records the id of the latest `Follow` activity behind a follow (`requests` false)
+/// or a pending request (`requests` true): a server that sends Follow again names its
+/// new id in later activities.
+pub async fn set_follow_uri(
+    db: &Db,
+    requests: bool,
+    account_id: i64,
+    target: i64,
+    uri: &str,
+) -> Result<bool> {
+    let table = if requests {
+        "follow_requests"
+    } else {
+        "follows"
+    };
+    let sql =
+        format!("UPDATE {table} SET uri = $3 WHERE account_id = $1 AND target_account_id = $2");
+    let n = with_pool!(db, p => sqlx::query(&sql)
+        .bind(account_id)
+        .bind(target)
+        .bind(uri)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Stores a block made by a remote account, with its `Block` activity's id. Returns
+/// false when it already existed (its uri is then updated).
+pub async fn block_with_uri(
+    db: &Db,
+    id: i64,
+    account_id: i64,
+    target: i64,
+    uri: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let n = with_pool!(db, p => sqlx::query(
+        "INSERT INTO blocks (id, account_id, target_account_id, uri, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, target_account_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(target)
+    .bind(uri)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n == 0 {
+        if let Some(uri) = uri {
+            with_pool!(db, p => sqlx::query(
+                "UPDATE blocks SET uri = $3 WHERE account_id = $1 AND target_account_id = $2",
+            )
+            .bind(account_id)
+            .bind(target)
+            .bind(uri)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        }
+    }
+    Ok(n > 0)
+}
+
+/// The (blocker, blocked) pair of the block whose `uri` is `uri`, if any.
+pub async fn block_by_uri(db: &Db, uri: &str) -> Result<Option<(i64, i64)>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, (i64, i64)>(
+        "SELECT account_id, target_account_id FROM blocks WHERE uri = $1 LIMIT 1",
+    )
+    .bind(uri)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// Whether any local account follows `account_id` (whether a remote account's
+/// activities concern anyone here).
+pub async fn has_local_followers(db: &Db, account_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follows f JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = $1 AND a.domain IS NULL",
+    )
+    .bind(account_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
+}
+
+/// A remote account that deleted itself: it is marked suspended (which hides its
+/// profile, statuses and notifications everywhere), its follows and requests both
+/// ways end with their counters, and its statuses leave every home feed, in one
+/// transaction. Returns false when it was suspended already.
+pub async fn remove_account(db: &Db, account_id: i64, now: i64) -> Result<bool> {
+    with_pool!(db, p => {
+        let mut tx = p.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE accounts SET suspended_at = $2 WHERE id = $1 AND suspended_at IS NULL",
+        )
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // Each follow moves the other side's counter; its own counters go to zero.
+        sqlx::query(
+            "UPDATE accounts SET followers_count = CASE WHEN followers_count > 0 \
+             THEN followers_count - 1 ELSE 0 END \
+             WHERE id IN (SELECT target_account_id FROM follows WHERE account_id = $1)",
+        )
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE accounts SET following_count = CASE WHEN following_count > 0 \
+             THEN following_count - 1 ELSE 0 END \
+             WHERE id IN (SELECT account_id FROM follows WHERE target_account_id = $1)",
+        )
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        for sql in [
+            "DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1",
+            "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
+            "DELETE FROM home_feed WHERE author_account_id = $1",
+            "UPDATE accounts SET followers_count = 0, following_count = 0 WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(account_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     })
 }
 

@@ -164,11 +164,139 @@ pub async fn set_object_type(
     Ok(())
 }
 
-/// Records that a status mentions these accounts.
-pub async fn add_mentions(db: &Db, status_id: i64, account_ids: &[(i64, i64)]) -> Result<()> {
+/// True when at least one local account follows this account (Mastodon accepts a
+/// pushed status from anyone a local account follows).
+pub async fn has_local_followers(db: &Db, account_id: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follows f JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = $1 AND a.domain IS NULL")
+        .bind(account_id)
+        .fetch_one(p)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// True when `recipient` blocks `sender`, or mutes them (a mute that has not expired):
+/// then `sender` does not notify `recipient`.
+pub async fn blocks_or_mutes(db: &Db, recipient: i64, sender: i64, now: i64) -> Result<bool> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM blocks WHERE account_id = $1 AND target_account_id = $2) \
+         + (SELECT COUNT(*) FROM mutes WHERE account_id = $1 AND target_account_id = $2 \
+            AND (expires_at IS NULL OR expires_at > $3))")
+        .bind(recipient)
+        .bind(sender)
+        .bind(now)
+        .fetch_one(p)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// A remote poll as its Question describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemotePoll {
+    /// Used only when the poll is new.
+    pub id: i64,
+    pub account_id: i64,
+    pub multiple: bool,
+    pub options: Vec<String>,
+    /// Votes per option, in the order of `options`.
+    pub tallies: Vec<i64>,
+    pub voters_count: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+/// A stored poll.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PollRow {
+    pub id: i64,
+    pub status_id: Option<i64>,
+    pub multiple: bool,
+    pub hide_totals: bool,
+    /// JSON array of option titles.
+    pub options: String,
+    /// JSON array of vote counts, one per option.
+    pub cached_tallies: String,
+    pub votes_count: i64,
+    pub voters_count: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+/// Stores the poll of a remote status, or refreshes the stored one (options, counts,
+/// end); links the status to it.
+pub async fn upsert_poll(db: &Db, status_id: i64, poll: &RemotePoll, now: i64) -> Result<()> {
+    let options = serde_json::to_string(&poll.options).unwrap_or_else(|_| "[]".into());
+    let tallies = serde_json::to_string(&poll.tallies).unwrap_or_else(|_| "[]".into());
+    let votes: i64 = poll.tallies.iter().sum();
+    with_pool!(db, pool => {
+        let mut tx = crate::WritePool::begin_write(pool).await?;
+        let updated = sqlx::query(
+            "UPDATE polls SET multiple = $2, options = $3, cached_tallies = $4, votes_count = $5, \
+             voters_count = $6, expires_at = $7, updated_at = $8 WHERE status_id = $1")
+            .bind(status_id)
+            .bind(poll.multiple)
+            .bind(&options)
+            .bind(&tallies)
+            .bind(votes)
+            .bind(poll.voters_count)
+            .bind(poll.expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            sqlx::query(
+                "INSERT INTO polls (id, status_id, account_id, multiple, options, cached_tallies, \
+                 votes_count, voters_count, expires_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)")
+                .bind(poll.id)
+                .bind(status_id)
+                .bind(poll.account_id)
+                .bind(poll.multiple)
+                .bind(&options)
+                .bind(&tallies)
+                .bind(votes)
+                .bind(poll.voters_count)
+                .bind(poll.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE statuses SET poll_id = $2 WHERE id = $1")
+                .bind(status_id)
+                .bind(poll.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<(), crate::StoreError>(())
+    })
+}
+
+/// Several polls at once, in no particular order.
+pub async fn polls_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<PollRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT id, status_id, multiple, hide_totals, options, cached_tallies, votes_count, \
+             voters_count, expires_at FROM polls WHERE id IN ");
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<PollRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// Records accounts a remote status is addressed to without mentioning them (Mastodon's
+/// silent mentions): they may see it, but it does not show them as mentioned nor
+/// notify them. An existing mention stays as it is.
+pub async fn add_silent_mentions(
+    db: &Db,
+    status_id: i64,
+    account_ids: &[(i64, i64)],
+) -> Result<()> {
     for (row_id, account_id) in account_ids {
         with_pool!(db, p => sqlx::query(
-            "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
+            "INSERT INTO mentions (id, status_id, account_id, silent) VALUES ($1, $2, $3, TRUE) \
              ON CONFLICT (status_id, account_id) DO NOTHING")
             .bind(row_id)
             .bind(status_id)
@@ -177,20 +305,5 @@ pub async fn add_mentions(db: &Db, status_id: i64, account_ids: &[(i64, i64)]) -
             .await
             .map(|r| r.rows_affected()))?;
     }
-    Ok(())
-}
-
-/// Counts a newly stored remote status in its author's `statuses_count` and
-/// `last_status_at`.
-pub async fn count_status(db: &Db, account_id: i64, created_at: i64) -> Result<()> {
-    with_pool!(db, p => sqlx::query(
-        "UPDATE accounts SET statuses_count = statuses_count + 1, \
-         last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $2 \
-         THEN $2 ELSE last_status_at END WHERE id = $1")
-        .bind(account_id)
-        .bind(created_at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
     Ok(())
 }

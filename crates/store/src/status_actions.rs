@@ -443,6 +443,51 @@ pub async fn favourite(
     })
 }
 
+/// Favourites a status on behalf of a remote account, keeping the `Like` activity's
+/// id; false when it was favourited already.
+pub async fn favourite_with_uri(
+    db: &Db,
+    id: i64,
+    account_id: i64,
+    status_id: i64,
+    uri: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let n = sqlx::query(
+            "INSERT INTO favourites (id, account_id, status_id, uri, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, status_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(status_id)
+        .bind(uri)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id = $1")
+                .bind(status_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, StoreError>(n > 0)
+    })
+}
+
+/// The (account, status) pair of the favourite whose `uri` is `uri`, if any.
+pub async fn favourite_by_uri(db: &Db, uri: &str) -> Result<Option<(i64, i64)>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, (i64, i64)>(
+        "SELECT account_id, status_id FROM favourites WHERE uri = $1 LIMIT 1",
+    )
+    .bind(uri)
+    .fetch_optional(p)
+    .await)?)
+}
+
 /// Takes a favourite back, with its notification; false when there was none.
 pub async fn unfavourite(db: &Db, account_id: i64, status_id: i64) -> Result<bool> {
     with_pool!(db, pool => {

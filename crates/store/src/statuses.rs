@@ -123,13 +123,14 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
     Ok(rows)
 }
 
-/// `(status_id, account_id)` of every mention in the given statuses.
+/// `(status_id, account_id)` of every visible mention in the given statuses (not the
+/// silent ones: accounts a remote status was only addressed to).
 pub async fn mentions_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     if status_ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new("SELECT status_id, account_id FROM mentions WHERE status_id IN ");
+        let mut qb = sqlx::QueryBuilder::new("SELECT status_id, account_id FROM mentions WHERE silent = FALSE AND status_id IN ");
         crate::push_id_list(&mut qb, status_ids);
         qb.push(" ORDER BY id");
         qb.build_query_as::<(i64, i64)>().fetch_all(p).await

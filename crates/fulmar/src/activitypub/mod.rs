@@ -6,6 +6,7 @@ pub mod actor;
 pub mod collections;
 pub mod host_meta;
 pub mod inbox;
+pub mod limits;
 pub mod nodeinfo;
 pub mod receive;
 pub mod signed;

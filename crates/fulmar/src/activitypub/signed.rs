@@ -6,12 +6,16 @@
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use fulmar_federation::from_activitypub::RemoteKey;
 use fulmar_federation::signatures::{IncomingRequest, Policy, PublicKey, SignedRequest};
 use fulmar_store::accounts::AccountRow;
 
 use crate::core::resolve::{self, ResolveError};
 use crate::http::ApiError;
 use crate::state::App;
+
+/// How long a delivery waits for one of its key host's fetch slots.
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A request whose signature checked out: the key and its owner's account.
 #[derive(Clone, Debug)]
@@ -53,14 +57,11 @@ pub fn parse(
 /// mismatch.
 pub async fn verify(app: &App, signed: &SignedRequest) -> Result<Signer, ApiError> {
     let key_id = signed.key_id().to_owned();
+    let host = key_host(signed)
+        .ok_or_else(|| unauthorized(format!("Signature: the key id {key_id:?} is not a URL")))?;
     let mut refreshed = false;
     loop {
-        let key = resolve::fetch_key(app, &key_id, refreshed)
-            .await
-            .map_err(|e| match e {
-                ResolveError::Store(e) => ApiError::from(e),
-                other => unauthorized(format!("Signature: could not get key {key_id}: {other}")),
-            })?;
+        let key = bounded_fetch_key(app, &host, &key_id, refreshed).await?;
         let public = PublicKey::from_pem_allowing_1024_bits(&key.public_key_pem)
             .map_err(|e| unauthorized(format!("Signature: unusable key {key_id}: {e}")))?;
         match signed.verify(&public) {
@@ -78,4 +79,87 @@ pub async fn verify(app: &App, signed: &SignedRequest) -> Result<Signer, ApiErro
             Err(e) => return Err(unauthorized(format!("Signature: {e}"))),
         }
     }
+}
+
+/// `resolve::fetch_key`, bounded twice: in time (the sender is waiting for our
+/// answer, and a key server that answers slowly must not hold the request for the
+/// client's whole timeout), and in number (a key that has to be fetched takes one of
+/// a few slots of its host, so deliveries naming made-up key ids cannot make Fulmar
+/// fetch without bound; a stored key is read without a slot).
+async fn bounded_fetch_key(
+    app: &App,
+    host: &str,
+    key_id: &str,
+    refresh: bool,
+) -> Result<RemoteKey, ApiError> {
+    let timeout = app.config.key_fetch_timeout;
+    let stored = !refresh
+        && fulmar_store::keys::by_key_id(&app.db, key_id)
+            .await?
+            .is_some();
+    let _slot = if stored {
+        None
+    } else {
+        Some(
+            // A short wait for a slot: the sender is already waiting for the answer,
+            // and a host whose slots are all busy is being slow or flooding.
+            app.inbox_limits
+                .key_fetch_slot(host, timeout.min(SLOT_WAIT))
+                .await
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "Signature: too many key fetches from {host} in flight; retry later"
+                        ),
+                    )
+                })?,
+        )
+    };
+    match tokio::time::timeout(timeout, resolve::fetch_key(app, key_id, refresh)).await {
+        Ok(Ok(key)) => Ok(key),
+        Ok(Err(ResolveError::Store(e))) => Err(ApiError::from(e)),
+        Ok(Err(other)) => Err(unauthorized(format!(
+            "Signature: could not get key {key_id}: {other}"
+        ))),
+        Err(_) => Err(unauthorized(format!(
+            "Signature: could not get key {key_id}: no answer within {} seconds",
+            timeout.as_secs_f32()
+        ))),
+    }
+}
+
+/// The verified signer of a request that may be signed (authorized fetch): `None`
+/// when it carries no signature at all; an error when it carries a bad one, or one
+/// from a blocked domain.
+pub async fn optional_signer(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<Signer>, ApiError> {
+    let signed = match parse(app, method, uri, headers, &[]) {
+        Ok(s) => s,
+        Err(_) if !is_signed(headers) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if let Some(host) = key_host(&signed) {
+        if crate::core::domains::host_blocked(&app.db, &host).await? {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("{host} is blocked by this server"),
+            ));
+        }
+    }
+    verify(app, &signed).await.map(Some)
+}
+
+/// Whether a request carries a signature of either standard.
+fn is_signed(headers: &HeaderMap) -> bool {
+    headers.contains_key("signature")
+        || headers.contains_key("signature-input")
+        || headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("Signature "))
 }

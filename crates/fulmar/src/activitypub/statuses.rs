@@ -1,13 +1,15 @@
 //! `GET /users/NAME/statuses/ID`: a local status as a `Note`.
 //!
-//! Public and unlisted statuses are served to anyone; followers-only and direct ones
-//! answer 404 to anonymous fetchers (signed fetches on behalf of a follower come with
-//! the inbox work). A deleted public or unlisted status answers 410 Gone with a
+//! Public and unlisted statuses are served to anyone. Followers-only and direct ones
+//! are served only to a signed fetch (draft-cavage or RFC 9421, checked like an
+//! inbox delivery) whose signer may see them: a follower of the author, or an account
+//! the status mentions. Anyone else, signed or not, gets 404, as if nothing existed;
+//! a signature that does not verify is logged and treated the same. A deleted public or unlisted status answers 410 Gone with a
 //! `Tombstone`, so that servers holding a copy drop it; a deleted private one stays a
 //! plain 404, which tells nothing about what existed.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -19,6 +21,8 @@ use crate::state::App;
 pub async fn status(
     State(app): State<App>,
     Path((username, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let format = negotiate(&headers).ok_or_else(|| {
@@ -46,7 +50,22 @@ pub async fn status(
         });
         return Ok((StatusCode::GONE, ActivityJson(tombstone)).into_response());
     }
-    if !crate::core::visibility::can_see(&app.db, &status, None).await? {
+    let viewer = if public || format != Format::ActivityJson {
+        None
+    } else {
+        match super::signed::optional_signer(&app, &method, &uri, &headers).await {
+            Ok(signer) => signer.map(|s| s.account.id),
+            Err(e) => {
+                tracing::info!(
+                    path = %uri.path(),
+                    "a signed fetch of a non-public status failed: {}",
+                    e.error
+                );
+                return Err(ApiError::not_found());
+            }
+        }
+    };
+    if !crate::core::visibility::can_see(&app.db, &status, viewer).await? {
         return Err(ApiError::not_found());
     }
     match format {

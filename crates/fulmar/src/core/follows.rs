@@ -3,9 +3,12 @@
 //! A follow moves the counters (in the store, in one transaction with the row),
 //! notifies the followed account and fills the follower's home feed with recent posts;
 //! an unfollow undoes all three. A block ends follows both ways and pending requests,
-//! and clears feeds and notifications between the two accounts. Remote accounts are
-//! handled exactly like local ones for now: telling their servers (Follow, Accept,
-//! Undo, Block activities) comes with the federation work of issue 4.
+//! and clears feeds and notifications between the two accounts.
+//!
+//! Remote accounts hear of these actions through the outbox (Follow, Undo, Block,
+//! Accept, Reject). A follow of a remote account stays a request until its server
+//! answers with Accept (even when the account is not locked, as in Mastodon); the
+//! `receive_*` and `remote_*` functions here are what received activities mean.
 
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::relationships::{FollowOptions, FollowRow, NewFollowRow};
@@ -15,6 +18,7 @@ use super::error::{CoreError, CoreResult};
 use super::ids::next_id;
 use super::notifications::{notify, Kind};
 use super::time::now_ms;
+use super::urls::Urls;
 use crate::worker::outbox::{self, Event};
 
 /// How many of an author's recent posts a new follower's home feed receives at once.
@@ -77,6 +81,7 @@ fn merged_options(existing: Option<&FollowRow>, params: &FollowParams) -> Follow
 /// `NotFound` for a suspended account.
 pub async fn follow(
     db: &Db,
+    urls: &Urls,
     source: &AccountRow,
     target: &AccountRow,
     params: &FollowParams,
@@ -106,8 +111,22 @@ pub async fn follow(
         return Ok(Followed::Requested);
     }
     let options = merged_options(None, params);
-    if !target.is_local() {
-        // A remote account answers the Follow with Accept or Reject.
+    let remote = !target.is_local();
+    let row = NewFollowRow {
+        id: next_id(),
+        account_id: source.id,
+        target_account_id: target.id,
+        // The id of the Follow activity sent, which the Accept or Reject names.
+        uri: remote.then(|| follow_activity_id(urls, &source.username, target.id)),
+        show_reblogs: options.show_reblogs,
+        notify: options.notify,
+        languages: options.languages,
+        created_at: now_ms(),
+    };
+    if remote {
+        // A remote account answers the Follow with Accept or Reject; until then the
+        // follow is a request, whatever the account's `locked` flag says.
+        fulmar_store::relationships::request(db, &row).await?;
         outbox::emit(
             db,
             Event::Follow {
@@ -116,17 +135,8 @@ pub async fn follow(
             },
         )
         .await?;
+        return Ok(Followed::Requested);
     }
-    let row = NewFollowRow {
-        id: next_id(),
-        account_id: source.id,
-        target_account_id: target.id,
-        uri: None,
-        show_reblogs: options.show_reblogs,
-        notify: options.notify,
-        languages: options.languages,
-        created_at: now_ms(),
-    };
     if target.locked {
         if fulmar_store::relationships::request(db, &row).await? {
             notify(db, target.id, source.id, Kind::FollowRequest, None).await?;
@@ -141,6 +151,177 @@ pub async fn follow(
         }
     }
     Ok(Followed::Following)
+}
+
+/// The id of the `Follow` activity `username` sends to the account `target_id`
+/// (`activitypub::to_activitypub::follow` builds the same one).
+pub fn follow_activity_id(urls: &Urls, username: &str, target_id: i64) -> String {
+    format!("{}#follows/{target_id}", urls.actor(username))
+}
+
+/// What a received Follow led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceivedFollow {
+    /// Now (or already) following; an Accept was queued.
+    Accepted,
+    /// The local account approves followers by hand: a request waits for it.
+    Requested,
+    /// The local account blocks the follower: a Reject was queued.
+    Rejected,
+}
+
+/// A remote account's `Follow` (id `follow_uri`) of a local one, as Mastodon takes
+/// it: a repeated Follow of a pending request only updates its id; a blocked follower
+/// is sent Reject; a repeated Follow of an existing follow is accepted again; a locked
+/// account gets a request and a `follow_request` notification; any other gets the
+/// follow, a `follow` notification and Accept.
+pub async fn receive_follow(
+    db: &Db,
+    follower: &AccountRow,
+    target: &AccountRow,
+    follow_uri: &str,
+) -> CoreResult<ReceivedFollow> {
+    use fulmar_store::relationships as rel;
+    let answer = |accept: bool| {
+        let (account_id, requester_id, follow_uri) =
+            (target.id, follower.id, Some(follow_uri.to_owned()));
+        if accept {
+            Event::Accept {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
+        } else {
+            Event::Reject {
+                account_id,
+                requester_id,
+                follow_uri,
+            }
+        }
+    };
+    if rel::get_request(db, follower.id, target.id)
+        .await?
+        .is_some()
+    {
+        rel::set_follow_uri(db, true, follower.id, target.id, follow_uri).await?;
+        return Ok(ReceivedFollow::Requested);
+    }
+    if rel::blocks(db, target.id, follower.id).await? || target.suspended_at.is_some() {
+        outbox::emit(db, answer(false)).await?;
+        return Ok(ReceivedFollow::Rejected);
+    }
+    if rel::get_follow(db, follower.id, target.id).await?.is_some() {
+        rel::set_follow_uri(db, false, follower.id, target.id, follow_uri).await?;
+        outbox::emit(db, answer(true)).await?;
+        return Ok(ReceivedFollow::Accepted);
+    }
+    let row = NewFollowRow {
+        id: next_id(),
+        account_id: follower.id,
+        target_account_id: target.id,
+        uri: Some(follow_uri.to_owned()),
+        show_reblogs: true,
+        notify: false,
+        languages: None,
+        created_at: now_ms(),
+    };
+    if target.locked {
+        if rel::request(db, &row).await? {
+            notify(db, target.id, follower.id, Kind::FollowRequest, None).await?;
+        }
+        return Ok(ReceivedFollow::Requested);
+    }
+    if rel::follow(db, &row).await? {
+        notify(db, target.id, follower.id, Kind::Follow, None).await?;
+    }
+    outbox::emit(db, answer(true)).await?;
+    Ok(ReceivedFollow::Accepted)
+}
+
+/// The remote account `accepter` accepted `follower`'s request: it becomes a follow
+/// and the follower's home feed gets the account's recent posts. False when there was
+/// no request (already accepted, withdrawn, or never asked).
+pub async fn remote_accepted(
+    db: &Db,
+    follower: &AccountRow,
+    accepter: &AccountRow,
+) -> CoreResult<bool> {
+    if !fulmar_store::relationships::accept_request(
+        db,
+        follower.id,
+        accepter.id,
+        next_id(),
+        now_ms(),
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    if follower.is_local() {
+        fulmar_store::timelines::backfill_author(db, follower.id, accepter.id, BACKFILL_ON_FOLLOW)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// The remote account `rejecter` turned down `follower`'s request, or removed an
+/// accepted follow from its followers (Mastodon sends Reject for both). Nothing is
+/// sent back. False when there was neither.
+pub async fn remote_rejected(
+    db: &Db,
+    follower: &AccountRow,
+    rejecter: &AccountRow,
+) -> CoreResult<bool> {
+    let withdrawn =
+        fulmar_store::relationships::delete_request(db, follower.id, rejecter.id).await?;
+    let unfollowed = fulmar_store::relationships::unfollow(db, follower.id, rejecter.id).await?;
+    if unfollowed {
+        fulmar_store::timelines::remove_author(db, follower.id, rejecter.id).await?;
+    }
+    Ok(withdrawn || unfollowed)
+}
+
+/// A remote account blocks a local one: follows and requests end both ways and each
+/// one's posts leave the other's home feed, as for a local block, but nothing is sent
+/// (the blocker's server knows). The block is stored with its activity's id.
+pub async fn remote_block(
+    db: &Db,
+    blocker: &AccountRow,
+    target: &AccountRow,
+    block_uri: Option<&str>,
+) -> CoreResult<()> {
+    for (a, b) in [(blocker.id, target.id), (target.id, blocker.id)] {
+        fulmar_store::relationships::unfollow(db, a, b).await?;
+        fulmar_store::relationships::delete_request(db, a, b).await?;
+        fulmar_store::timelines::remove_author(db, a, b).await?;
+    }
+    fulmar_store::notifications::delete_from(
+        db,
+        target.id,
+        blocker.id,
+        &[Kind::Follow.as_str(), Kind::FollowRequest.as_str()],
+    )
+    .await?;
+    fulmar_store::relationships::block_with_uri(
+        db,
+        next_id(),
+        blocker.id,
+        target.id,
+        block_uri,
+        now_ms(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A remote account deleted itself: it is suspended here (its profile, posts and
+/// notifications disappear from the API) and its follows end both ways.
+pub async fn remote_account_deleted(db: &Db, account: &AccountRow) -> CoreResult<()> {
+    if account.is_local() {
+        return Err(CoreError::Forbidden);
+    }
+    fulmar_store::relationships::remove_account(db, account.id, now_ms()).await?;
+    Ok(())
 }
 
 /// `source` stops following `target`, or withdraws its request. The follow
@@ -397,6 +578,20 @@ pub async fn account_statuses(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_follow_uri_is_the_id_of_the_follow_sent() {
+        let urls = Urls::new("https", "fulmar.test");
+        let sent = crate::activitypub::to_activitypub::follow(
+            &urls.actor("alice"),
+            42,
+            "https://remote.test/users/bob",
+        );
+        assert_eq!(
+            sent["id"].as_str(),
+            Some(follow_activity_id(&urls, "alice", 42).as_str())
+        );
+    }
 
     #[test]
     fn languages_are_cleaned_up() {

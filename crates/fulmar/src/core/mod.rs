@@ -5,6 +5,7 @@
 //! apply the rules, and call the store.
 
 pub mod accounts;
+pub mod domains;
 pub mod error;
 pub mod follows;
 pub mod formatting;
@@ -12,6 +13,7 @@ pub mod ids;
 pub mod instance;
 pub mod notifications;
 pub mod profile;
+pub mod remote_status;
 pub mod resolve;
 pub mod scopes;
 pub mod statuses;

@@ -8,15 +8,16 @@
 
 use fulmar_federation::client::ClientError;
 use fulmar_federation::from_activitypub::{
-    self as ap, parse_actor, parse_object, ParseError, RemoteActor, RemoteKey,
+    self as ap, parse_actor, ParseError, RemoteActor, RemoteKey,
 };
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::remote::{self, RemoteAccount};
-use fulmar_store::statuses::{NewStatus, StatusRow};
+use fulmar_store::statuses::StatusRow;
 use fulmar_store::StoreError;
 
 use super::formatting::sanitize;
-use super::ids::{id_at, next_id, parse_id};
+use super::ids::{next_id, parse_id};
+use super::remote_status::{self, ObjectDoc};
 use super::time::now_ms;
 use crate::state::App;
 
@@ -69,6 +70,7 @@ pub async fn resolve_account(app: &App, query: &str) -> ResolveResult<AccountRow
     if host == app.urls.domain() {
         return local(app, user).await;
     }
+    super::domains::refuse_blocked(&app.db, &host).await?;
     if let Some(row) = fulmar_store::accounts::by_acct(&app.db, user, Some(&host)).await? {
         if is_fresh(app, row.id).await? {
             return Ok(row);
@@ -95,6 +97,7 @@ pub async fn resolve_actor_url(app: &App, url: &str) -> ResolveResult<AccountRow
         let name = app.urls.username_of(url).ok_or(ResolveError::NotFound)?;
         return local(app, &name).await;
     }
+    super::domains::refuse_blocked(&app.db, url).await?;
     if let Some(row) = fulmar_store::accounts::by_uri(&app.db, url).await? {
         if is_fresh(app, row.id).await? {
             return Ok(row);
@@ -292,7 +295,8 @@ async fn store_actor(app: &App, actor: &RemoteActor, domain: &str) -> ResolveRes
         .ok_or(ResolveError::NotFound)
 }
 
-fn parse_time(text: &str) -> Option<i64> {
+/// An RFC 3339 time as milliseconds.
+pub fn parse_time(text: &str) -> Option<i64> {
     // RFC 3339, or with a `-0700` offset as Threads writes it.
     chrono::DateTime::parse_from_rfc3339(text)
         .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
@@ -308,6 +312,7 @@ fn parse_time(text: &str) -> Option<i64> {
 /// object or stub actor with an `owner` (GoToSocial: `actor/main-key`); in the latter
 /// case the owner is fetched and must list the key.
 pub async fn fetch_key(app: &App, key_id: &str, refresh: bool) -> ResolveResult<RemoteKey> {
+    super::domains::refuse_blocked(&app.db, key_id).await?;
     if !refresh {
         if let Some(row) = fulmar_store::keys::by_key_id(&app.db, key_id).await? {
             let fresh = row.private_key_pem.is_some()
@@ -377,21 +382,37 @@ async fn resolve_actor_url_fresh(app: &App, url: &str, force: bool) -> ResolveRe
     resolve_actor_url(app, url).await
 }
 
-/// Resolves a status URL: this server's own, a stored one, or a fetched one.
+/// Resolves a status URL: this server's own, a stored one, or a fetched one. A fetched
+/// object is stored by the same path as a pushed one
+/// ([`remote_status::store_remote_object`]), without notifying anyone.
 pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     if url.starts_with(app.urls.base()) {
         return local_status(app, url).await;
     }
+    super::domains::refuse_blocked(&app.db, url).await?;
     if let Some(row) = remote::status_by_uri(&app.db, url).await? {
         return Ok(row);
     }
-    let doc = fetch_document(app, url).await?;
-    let obj = parse_object(&doc)?;
-    if obj.id != url {
-        if let Some(row) = remote::status_by_uri(&app.db, &obj.id).await? {
+    let doc = fetch_object(app, url).await?;
+    if doc.obj.id != url {
+        if let Some(row) = remote::status_by_uri(&app.db, &doc.obj.id).await? {
             return Ok(row);
         }
     }
+    let author = object_author(app, &doc.obj).await?;
+    let (row, _) = remote_status::store_remote_object(app, &doc, &author).await?;
+    Ok(row)
+}
+
+/// Fetches an object document from its origin (signed, its id on the host that served
+/// it) and reads it. Nothing is stored.
+pub async fn fetch_object(app: &App, url: &str) -> ResolveResult<ObjectDoc> {
+    let doc = fetch_document(app, url).await?;
+    Ok(remote_status::read_object(&doc)?)
+}
+
+/// The author of a fetched object: on the object's host, resolved, not suspended.
+pub async fn object_author(app: &App, obj: &ap::RemoteObject) -> ResolveResult<AccountRow> {
     if authority(&obj.attributed_to) != authority(&obj.id) {
         return Err(invalid("the object's author is on another host"));
     }
@@ -399,69 +420,11 @@ pub async fn resolve_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     if author.suspended_at.is_some() {
         return Err(ResolveError::NotFound);
     }
-    let visibility = ap::visibility(&obj, author.followers_url.as_deref());
-    let published = obj
-        .published
-        .as_deref()
-        .and_then(parse_time)
-        .unwrap_or_else(now_ms);
-    let parent = match obj.in_reply_to.as_deref() {
-        Some(uri) => remote::status_by_uri(&app.db, uri).await?,
-        None => None,
-    };
-    let id = id_at(published);
-    let new = NewStatus {
-        id,
-        uri: obj.id.clone(),
-        url: obj.url.clone(),
-        account_id: author.id,
-        in_reply_to_id: parent.as_ref().map(|p| p.id),
-        in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
-        in_reply_to_uri: obj.in_reply_to.clone(),
-        reblog_of_id: None,
-        content: sanitize(&obj.html()),
-        text: None,
-        spoiler_text: obj.summary.clone().unwrap_or_default(),
-        sensitive: obj.sensitive || obj.summary.as_deref().is_some_and(|s| !s.is_empty()),
-        visibility: visibility.to_owned(),
-        language: obj.language(),
-        context_uri: obj.context.clone().or(obj.conversation.clone()),
-        local: false,
-        application_id: None,
-        created_at: published,
-    };
-    match fulmar_store::statuses::insert(&app.db, &new).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            // Stored meanwhile by someone else.
-            return remote::status_by_uri(&app.db, &obj.id)
-                .await?
-                .ok_or(ResolveError::NotFound);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    remote::count_status(&app.db, author.id, published).await?;
-    if obj.kind != "Note" {
-        remote::set_object_type(&app.db, id, &obj.kind, obj.name.as_deref()).await?;
-    }
-    let mut mentioned = Vec::new();
-    for href in &obj.mentions {
-        if let Some(name) = app.urls.username_of(href) {
-            if let Some(acc) = fulmar_store::accounts::local_by_username(&app.db, &name).await? {
-                mentioned.push((next_id(), acc.id));
-            }
-        } else if let Some(acc) = fulmar_store::accounts::by_uri(&app.db, href).await? {
-            mentioned.push((next_id(), acc.id));
-        }
-    }
-    remote::add_mentions(&app.db, id, &mentioned).await?;
-    fulmar_store::statuses::by_id(&app.db, id)
-        .await?
-        .ok_or(ResolveError::NotFound)
+    Ok(author)
 }
 
 /// One of this server's status URLs: `/@user/ID` or `/users/user/statuses/ID`.
-async fn local_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
+pub(crate) async fn local_status(app: &App, url: &str) -> ResolveResult<StatusRow> {
     let path = url
         .strip_prefix(app.urls.base())
         .unwrap_or_default()

@@ -100,7 +100,7 @@ pub struct Status {
     pub in_reply_to_id: Option<String>,
     pub in_reply_to_account_id: Option<String>,
     pub reblog: Option<Box<Status>>,
-    pub poll: Option<Value>,
+    pub poll: Option<Poll>,
     pub card: Option<Value>,
     pub language: Option<String>,
     /// Only in the response to a delete, for "delete and redraft".
@@ -121,6 +121,31 @@ pub struct Status {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<Value>>,
+}
+
+/// A poll attached to a status.
+#[derive(Clone, Debug, Serialize)]
+pub struct Poll {
+    pub id: String,
+    pub expires_at: Option<String>,
+    pub expired: bool,
+    pub multiple: bool,
+    pub votes_count: i64,
+    pub voters_count: Option<i64>,
+    pub options: Vec<PollOption>,
+    pub emojis: Vec<CustomEmoji>,
+    // Present only for a signed-in viewer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_votes: Option<Vec<i64>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PollOption {
+    pub title: String,
+    /// Hidden (null) while the totals of a running poll are hidden.
+    pub votes_count: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

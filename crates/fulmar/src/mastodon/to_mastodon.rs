@@ -8,7 +8,9 @@ use fulmar_store::statuses::StatusRow;
 use fulmar_store::users::UserRow;
 use serde::Deserialize;
 
-use super::entities::{Account, Application, Field, Mention, Source, Status, Tag};
+use super::entities::{
+    Account, Application, Field, Mention, Poll, PollOption, Source, Status, Tag,
+};
 use crate::core::time::rfc3339_ms;
 use crate::core::urls::Urls;
 use crate::http::ApiResult;
@@ -198,6 +200,12 @@ pub async fn statuses(
             .into_iter()
             .map(|(id, name, website)| (id, Application { name, website }))
             .collect();
+    let poll_ids: Vec<i64> = all.iter().filter_map(|s| s.poll_id).collect();
+    let polls: HashMap<i64, Poll> = fulmar_store::remote::polls_by_ids(db, &poll_ids)
+        .await?
+        .iter()
+        .map(|p| (p.id, poll(p, viewer.is_some())))
+        .collect();
     let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
     for (status_id, name) in tags {
         tags_by.entry(status_id).or_default().push(Tag {
@@ -252,7 +260,7 @@ pub async fn statuses(
             in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
             in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
             reblog: None,
-            poll: None,
+            poll: row.poll_id.and_then(|id| polls.get(&id).cloned()),
             card: None,
             language: row.language.clone(),
             text: None,
@@ -285,6 +293,35 @@ pub async fn statuses(
         out.push(entity);
     }
     Ok(out)
+}
+
+/// A stored poll as the Poll entity. Fulmar does not vote in polls yet, so a viewer
+/// has never voted (`voted: false`, `own_votes: []`).
+pub fn poll(row: &fulmar_store::remote::PollRow, signed_in: bool) -> Poll {
+    let now = crate::core::time::now_ms();
+    let expired = row.expires_at.is_some_and(|t| t <= now);
+    let titles: Vec<String> = serde_json::from_str(&row.options).unwrap_or_default();
+    let tallies: Vec<i64> = serde_json::from_str(&row.cached_tallies).unwrap_or_default();
+    let hidden = row.hide_totals && !expired;
+    Poll {
+        id: row.id.to_string(),
+        expires_at: row.expires_at.map(rfc3339_ms),
+        expired,
+        multiple: row.multiple,
+        votes_count: row.votes_count,
+        voters_count: row.voters_count,
+        options: titles
+            .into_iter()
+            .enumerate()
+            .map(|(i, title)| PollOption {
+                title,
+                votes_count: (!hidden).then(|| tallies.get(i).copied().unwrap_or(0)),
+            })
+            .collect(),
+        emojis: Vec::new(),
+        voted: signed_in.then_some(false),
+        own_votes: signed_in.then(Vec::new),
+    }
 }
 
 /// `source.fields`: a local account's fields as the user typed them.

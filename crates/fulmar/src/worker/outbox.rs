@@ -179,9 +179,13 @@ pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::GiveUp(e.to_string()),
     };
+    // Nothing goes to a blocked domain (`core::domains`).
+    let inboxes = match crate::core::domains::deliverable(&shared.app.db, plan.inboxes).await {
+        Ok(i) => i,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
     let now = now_ms();
-    let deliveries: Vec<NewJob> = plan
-        .inboxes
+    let deliveries: Vec<NewJob> = inboxes
         .into_iter()
         .filter_map(|inbox| {
             let payload = serde_json::to_string(&Delivery {

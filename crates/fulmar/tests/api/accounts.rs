@@ -1433,8 +1433,8 @@ db_test!(lookup_finds_local_accounts, |app: TestApp| async move {
     let (status, _) = app.api_get("/api/v1/accounts/lookup", &token).await;
     assert_eq!(status, 404);
 
-    // Remote accounts (stored by federation) are found by their full handle, and can
-    // be followed like local ones until delivery exists.
+    // Remote accounts (stored by federation) are found by their full handle. A follow
+    // of one is a request until its server accepts it, as in Mastodon.
     let remote = remote_account(&app, "carol", "Remote.Example").await;
     let (status, body) = app
         .api_get("/api/v1/accounts/lookup?acct=carol@remote.example", &token)
@@ -1451,10 +1451,13 @@ db_test!(lookup_finds_local_accounts, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(rel["following"], true);
+    assert_eq!(
+        (&rel["following"], &rel["requested"]),
+        (&json!(false), &json!(true))
+    );
     assert_eq!(
         account_json(&app, remote, &token).await["followers_count"],
-        1
+        0
     );
 });
 

@@ -581,7 +581,7 @@ async fn follow(
         notify: form.notify,
         languages: form.languages,
     };
-    match follows::follow(&app.db, &auth.account, &target, &params).await {
+    match follows::follow(&app.db, &app.urls, &auth.account, &target, &params).await {
         Ok(_) => {}
         Err(CoreError::Forbidden) => return Err(not_allowed()),
         Err(e) => return Err(e.into()),

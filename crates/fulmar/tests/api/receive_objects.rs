@@ -1,0 +1,626 @@
+//! Received Create, Update and Delete of statuses: a peer on loopback pushes signed
+//! activities and the statuses show (or do not) through the client API.
+
+use std::time::{Duration, Instant};
+
+use fulmar_store::accounts::AccountRow;
+use serde_json::{json, Value};
+
+use crate::db_test;
+use crate::helpers::TestApp;
+use crate::peer::{dev_server, Peer, PeerActor};
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// A Fulmar with `alice` (who follows the peer's `bob`) and a peer with `bob`.
+struct World {
+    fulmar: TestApp,
+    token: String,
+    alice: AccountRow,
+    peer: Peer,
+    bob: PeerActor,
+}
+
+impl World {
+    async fn start(app: TestApp) -> World {
+        let backend = app.backend;
+        app.stop().await;
+        let fulmar = dev_server(backend).await;
+        let (alice, token) = fulmar.user_with_token("alice", "read write follow").await;
+        let peer = Peer::start().await;
+        let bob = peer.actor("bob");
+        let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
+            .await
+            .expect("resolve bob");
+        // Stored directly: following through the API is another part of the inbox work.
+        fulmar_store::relationships::follow(
+            &fulmar.app.db,
+            &fulmar_store::relationships::NewFollowRow {
+                id: fulmar::core::ids::next_id(),
+                account_id: alice.id,
+                target_account_id: bob_row.id,
+                uri: None,
+                show_reblogs: true,
+                notify: false,
+                languages: None,
+                created_at: 0,
+            },
+        )
+        .await
+        .unwrap();
+        World {
+            fulmar,
+            token,
+            alice,
+            peer,
+            bob,
+        }
+    }
+
+    fn alice_url(&self) -> String {
+        self.fulmar.app.urls.actor("alice")
+    }
+
+    fn note(&self, n: u32, extra: Value) -> Value {
+        let mut note = json!({
+            "id": format!("{}/users/bob/statuses/{n}", self.peer.base),
+            "type": "Note",
+            "attributedTo": self.bob.id,
+            "content": format!("<p>note {n}</p>"),
+            "published": "2026-01-02T03:04:05Z",
+            "url": format!("{}/@bob/{n}", self.peer.base),
+            "to": [PUBLIC],
+            "cc": [format!("{}/followers", self.bob.id)],
+        });
+        merge(&mut note, extra);
+        note
+    }
+
+    /// Wraps `object` in an activity of `kind` by `actor` and POSTs it, signed by
+    /// `signer`, to the shared inbox.
+    async fn send(&self, signer: &PeerActor, actor: &PeerActor, kind: &str, object: Value) {
+        let id = fulmar_federation::from_activitypub::id_of(&object).unwrap_or_default();
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{id}/{}/{}", kind.to_lowercase(), fulmar::core::ids::next_id()),
+            "type": kind,
+            "actor": actor.id,
+            "object": object,
+        });
+        let (status, body) = self
+            .peer
+            .post(signer, &self.fulmar.url("/inbox"), &activity)
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+
+    async fn create(&self, object: Value) {
+        self.send(&self.bob, &self.bob, "Create", object).await;
+    }
+
+    /// Waits until the inbox queue is empty (every activity acted on or dropped).
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pending = fulmar_store::jobs::pending(&self.fulmar.app.db, "inbox")
+                .await
+                .unwrap();
+            if pending == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "inbox jobs still pending");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The status with this URI as the API shows it to alice, once stored.
+    async fn status(&self, uri: &str) -> Value {
+        self.settle().await;
+        let row = fulmar_store::remote::status_by_uri(&self.fulmar.app.db, uri)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{uri} was not stored"));
+        let (code, body) = self
+            .fulmar
+            .api_get(&format!("/api/v1/statuses/{}", row.id), &self.token)
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    async fn stored(&self, uri: &str) -> bool {
+        self.settle().await;
+        fulmar_store::remote::status_by_uri(&self.fulmar.app.db, uri)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    async fn home(&self) -> Vec<Value> {
+        let (code, body) = self
+            .fulmar
+            .api_get("/api/v1/timelines/home", &self.token)
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body.as_array().unwrap().clone()
+    }
+
+    /// The entity with both servers' ports replaced, for snapshots.
+    fn normalized(&self, v: &Value) -> Value {
+        let text = v
+            .to_string()
+            .replace(&self.peer.base, "http://peer.test")
+            .replace(&self.peer.host, "peer.test")
+            .replace(self.fulmar.app.urls.base(), "http://fulmar.test")
+            .replace(self.fulmar.app.urls.domain(), "fulmar.test");
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn merge(into: &mut Value, extra: Value) {
+    if let (Some(o), Value::Object(e)) = (into.as_object_mut(), extra) {
+        for (k, v) in e {
+            o.insert(k, v);
+        }
+    }
+}
+
+async fn receiving(app: TestApp) {
+    let w = World::start(app).await;
+    let alice = w.alice_url();
+    // Public, mentioning alice, with a hashtag: stored, in the home feed, notified.
+    let first = w.note(
+        1,
+        json!({
+            "content": "<p>Hello <a href=\"x\" class=\"mention\">@alice</a> #Rust<script>x</script></p>",
+            "contentMap": {"en": "<p>Hello</p>"},
+            "cc": [alice, format!("{}/followers", w.bob.id)],
+            "tag": [
+                {"type": "Mention", "href": alice, "name": "@alice"},
+                {"type": "Hashtag", "href": "http://x/tags/rust", "name": "#Rust"}
+            ],
+        }),
+    );
+    w.create(first.clone()).await;
+    let status = w.status(first["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "public");
+    assert!(!status["content"].as_str().unwrap().contains("script"));
+    insta::assert_json_snapshot!("remote_status", w.normalized(&status), {
+        ".id" => "[id]",
+        ".account.id" => "[id]",
+        ".account.created_at" => "[time]",
+        ".account.last_status_at" => "[date]",
+        ".mentions[].id" => "[id]",
+    });
+    let home = w.home().await;
+    assert!(home.iter().any(|s| s["id"] == status["id"]), "{home:?}");
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
+    let mentions: Vec<&Value> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "mention")
+        .collect();
+    assert_eq!(mentions.len(), 1, "{notes}");
+    assert_eq!(mentions[0]["status"]["id"], status["id"]);
+    // Delivered again: still one status, one notification.
+    w.create(first.clone()).await;
+    w.settle().await;
+    let home = w.home().await;
+    assert_eq!(home.iter().filter(|s| s["id"] == status["id"]).count(), 1);
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
+    assert_eq!(notes.as_array().unwrap().len(), 1, "{notes}");
+
+    // Visibility from addressing.
+    let followers = format!("{}/followers", w.bob.id);
+    for (n, to, cc, expected) in [
+        (2, json!([followers]), json!([PUBLIC]), "unlisted"),
+        (3, json!(followers), json!([]), "private"),
+        (4, json!([alice]), json!([]), "direct"),
+    ] {
+        let mut extra = json!({"to": to, "cc": cc});
+        if expected == "direct" {
+            extra["tag"] = json!([{"type": "Mention", "href": alice}]);
+        }
+        let note = w.note(n, extra);
+        w.create(note.clone()).await;
+        let status = w.status(note["id"].as_str().unwrap()).await;
+        assert_eq!(status["visibility"], expected, "{status}");
+    }
+
+    // Addressed to alice without a Mention tag: she may see it (a silent mention),
+    // it does not show her as mentioned and does not notify her.
+    let addressed = w.note(6, json!({"to": [alice], "cc": []}));
+    w.create(addressed.clone()).await;
+    let status = w.status(addressed["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "direct");
+    assert_eq!(status["mentions"], json!([]));
+    assert!(w.home().await.iter().any(|s| s["id"] == status["id"]));
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
+    assert_eq!(notes.as_array().unwrap().len(), 2, "{notes}");
+
+    // A reply to alice's own status threads under it.
+    let (code, local) = w
+        .fulmar
+        .api_post("/api/v1/statuses", &w.token, json!({"status": "hi all"}))
+        .await;
+    assert_eq!(code, 200, "{local}");
+    let reply = w.note(
+        5,
+        json!({
+            "inReplyTo": {"id": local["uri"], "type": "Note"},
+            "tag": {"type": "Mention", "href": alice},
+        }),
+    );
+    w.create(reply.clone()).await;
+    let status = w.status(reply["id"].as_str().unwrap()).await;
+    assert_eq!(status["in_reply_to_id"], local["id"]);
+    assert_eq!(status["in_reply_to_account_id"], w.alice.id.to_string());
+    let (_, context) = w
+        .fulmar
+        .api_get(
+            &format!("/api/v1/statuses/{}/context", local["id"].as_str().unwrap()),
+            &w.token,
+        )
+        .await;
+    assert_eq!(context["descendants"][0]["id"], status["id"], "{context}");
+    let (_, notes) = w
+        .fulmar
+        .api_get("/api/v1/notifications?types[]=mention", &w.token)
+        .await;
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"]["id"] == status["id"]),
+        "{notes}"
+    );
+
+    // Once alice mutes bob, his mentions do not notify her.
+    let bob_id = status["account"]["id"].as_str().unwrap().to_owned();
+    let (code, body) = w
+        .fulmar
+        .api_post(
+            &format!("/api/v1/accounts/{bob_id}/mute"),
+            &w.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let muted = w.note(7, json!({"tag": [{"type": "Mention", "href": alice}]}));
+    w.create(muted.clone()).await;
+    let status = w.status(muted["id"].as_str().unwrap()).await;
+    let (_, notes) = w.fulmar.api_get("/api/v1/notifications", &w.token).await;
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["status"]["id"] != status["id"]),
+        "{notes}"
+    );
+}
+
+db_test!(
+    creates_are_stored_once_with_visibility_mentions_and_threads,
+    |app: TestApp| async move { receiving(app).await }
+);
+
+async fn editing_and_deleting(app: TestApp) {
+    let w = World::start(app).await;
+    let carol = w.peer.actor("carol");
+    let note = w.note(1, json!({"tag": [{"type": "Hashtag", "name": "#old"}]}));
+    let uri = note["id"].as_str().unwrap().to_owned();
+    w.create(note.clone()).await;
+    let before = w.status(&uri).await;
+    assert!(before["edited_at"].is_null());
+
+    // Someone else's Update is not applied.
+    let mut forged = note.clone();
+    forged["content"] = json!("<p>forged</p>");
+    w.send(&carol, &carol, "Update", forged).await;
+    w.settle().await;
+    assert_eq!(w.status(&uri).await["content"], "<p>note 1</p>");
+
+    // The author's is, with history.
+    let mut edited = note.clone();
+    merge(
+        &mut edited,
+        json!({
+            "content": "<p>note 1, edited</p>",
+            "summary": "cw",
+            "updated": "2026-01-02T04:00:00Z",
+            "tag": [{"type": "Hashtag", "name": "#new"}],
+        }),
+    );
+    w.create(edited.clone()).await; // A Create of a stored status changes nothing.
+    w.settle().await;
+    assert_eq!(w.status(&uri).await["content"], "<p>note 1</p>");
+    w.send(&w.bob, &w.bob, "Update", edited).await;
+    let after = w.status(&uri).await;
+    assert_eq!(after["content"], "<p>note 1, edited</p>");
+    assert_eq!(after["spoiler_text"], "cw");
+    assert_eq!(after["sensitive"], true);
+    assert_eq!(after["edited_at"], "2026-01-02T04:00:00.000Z");
+    assert_eq!(after["visibility"], "public");
+    assert_eq!(after["tags"][0]["name"], "new", "{after}");
+    let id = after["id"].as_str().unwrap();
+    let (code, history) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{id}/history"), &w.token)
+        .await;
+    assert_eq!(code, 200, "{history}");
+    let versions = history.as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{history}");
+    assert_eq!(versions[0]["content"], "<p>note 1</p>");
+    assert_eq!(versions[1]["content"], "<p>note 1, edited</p>");
+
+    // An Update of an unknown status is ignored (not created).
+    let unknown = w.note(9, json!({}));
+    w.send(&w.bob, &w.bob, "Update", unknown.clone()).await;
+    assert!(!w.stored(unknown["id"].as_str().unwrap()).await);
+
+    // Alice reblogs it; the reblog goes with it.
+    let (code, reblog) = w
+        .fulmar
+        .api_post(
+            &format!("/api/v1/statuses/{id}/reblog"),
+            &w.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, 200, "{reblog}");
+    let reblog_id = reblog["id"].as_str().unwrap().to_owned();
+
+    // A Delete by someone else does nothing; the author's removes it everywhere.
+    w.send(&carol, &carol, "Delete", json!(uri)).await;
+    w.settle().await;
+    let (code, _) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{id}"), &w.token)
+        .await;
+    assert_eq!(code, 200);
+    w.send(
+        &w.bob,
+        &w.bob,
+        "Delete",
+        json!({"id": uri, "type": "Tombstone"}),
+    )
+    .await;
+    w.settle().await;
+    let (code, body) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{id}"), &w.token)
+        .await;
+    assert_eq!(code, 404, "{body}");
+    let (code, _) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{reblog_id}"), &w.token)
+        .await;
+    assert_eq!(code, 404);
+    assert!(w
+        .home()
+        .await
+        .iter()
+        .all(|s| s["id"] != id && s["id"] != reblog_id.as_str()));
+    // Deleting what is not here is harmless.
+    w.send(
+        &w.bob,
+        &w.bob,
+        "Delete",
+        json!(format!("{}/nothing", w.peer.base)),
+    )
+    .await;
+    w.settle().await;
+}
+
+db_test!(
+    updates_keep_history_and_deletes_remove,
+    |app: TestApp| async move { editing_and_deleting(app).await }
+);
+
+async fn polls(app: TestApp) {
+    let w = World::start(app).await;
+    let question = |a: i64, b: i64| {
+        w.note(
+            1,
+            json!({
+                "type": "Question",
+                "content": "<p>Tabs or spaces?</p>",
+                "endTime": "2099-01-01T00:00:00Z",
+                "votersCount": a + b,
+                "oneOf": [
+                    {"type": "Note", "name": "Tabs", "replies": {"type": "Collection", "totalItems": a}},
+                    {"type": "Note", "name": "Spaces", "replies": {"type": "Collection", "totalItems": b}}
+                ],
+            }),
+        )
+    };
+    w.create(question(1, 2)).await;
+    let uri = question(0, 0)["id"].as_str().unwrap().to_owned();
+    let status = w.status(&uri).await;
+    insta::assert_json_snapshot!("remote_status_with_poll", w.normalized(&status), {
+        ".id" => "[id]",
+        ".poll.id" => "[id]",
+        ".account.id" => "[id]",
+        ".account.created_at" => "[time]",
+        ".account.last_status_at" => "[date]",
+    });
+    let mut updated = question(3, 4);
+    updated["updated"] = json!("2026-01-02T05:00:00Z");
+    w.send(&w.bob, &w.bob, "Update", updated).await;
+    let status = w.status(&uri).await;
+    let poll = &status["poll"];
+    assert_eq!(poll["votes_count"], 7, "{poll}");
+    assert_eq!(poll["voters_count"], 7);
+    assert_eq!(poll["options"][1]["votes_count"], 4);
+    assert_eq!(poll["multiple"], false);
+    assert_eq!(poll["expired"], false);
+    // A vote count is not an edit.
+    assert!(status["edited_at"].is_null(), "{status}");
+}
+
+db_test!(questions_become_polls, |app: TestApp| async move {
+    polls(app).await
+});
+
+async fn other_shapes(app: TestApp) {
+    let w = World::start(app).await;
+    let base = w.peer.base.clone();
+    // An Article: title, summary and link.
+    let article = w.note(
+        1,
+        json!({
+            "type": "Article",
+            "name": "Long read",
+            "summary": "What it is about.",
+            "content": "<p>The whole article.</p>",
+            "url": format!("{base}/articles/long-read"),
+        }),
+    );
+    w.create(article.clone()).await;
+    let status = w.status(article["id"].as_str().unwrap()).await;
+    let content = status["content"].as_str().unwrap();
+    assert!(content.contains("<strong>Long read</strong>"), "{content}");
+    assert!(content.contains("What it is about."), "{content}");
+    assert!(!content.contains("The whole article."), "{content}");
+    assert!(
+        content.contains(&format!("href=\"{base}/articles/long-read\"")),
+        "{content}"
+    );
+    assert_eq!(status["spoiler_text"], "");
+
+    // A Lemmy post: a Page in a community, attributed to the person and the Group.
+    let group = format!("{base}/c/rust");
+    let page = json!({
+        "type": "Page",
+        "id": format!("{base}/post/12345"),
+        "attributedTo": [{"type": "Person", "id": w.bob.id}, {"type": "Group", "id": group}],
+        "to": [group, PUBLIC],
+        "cc": [],
+        "name": "Rust 1.80 released",
+        "content": "<p>Release notes inside</p>",
+        "mediaType": "text/html",
+        "source": {"content": "Release notes inside", "mediaType": "text/markdown"},
+        "sensitive": false,
+        "published": "2024-07-25T15:00:00.000000Z",
+        "language": {"identifier": "en", "name": "English"},
+        "audience": group,
+    });
+    w.create(page.clone()).await;
+    let status = w.status(page["id"].as_str().unwrap()).await;
+    let content = status["content"].as_str().unwrap();
+    assert!(
+        content.contains("<strong>Rust 1.80 released</strong>"),
+        "{content}"
+    );
+    assert!(content.contains("Release notes inside"), "{content}");
+    assert!(content.contains(&format!("{base}/post/12345")), "{content}");
+    assert_eq!(status["language"], "en");
+    assert_eq!(status["visibility"], "public");
+
+    // A Misskey note without `content`: the MFM source is the fallback; the quote
+    // fields are read and do not get in the way.
+    let misskey = json!({
+        "id": format!("{base}/notes/9xyz0000aa"),
+        "type": "Note",
+        "attributedTo": w.bob.id,
+        "_misskey_content": "quoting <this>",
+        "source": {"content": "ignored", "mediaType": "text/x.misskeymarkdown"},
+        "_misskey_quote": format!("{base}/notes/older"),
+        "quoteUrl": format!("{base}/notes/older"),
+        "published": "2024-09-01T01:02:03.456Z",
+        "to": format!("{}/followers", w.bob.id),
+        "cc": PUBLIC,
+        "inReplyTo": null,
+        "attachment": [],
+        "tag": [],
+    });
+    w.create(misskey.clone()).await;
+    let status = w.status(misskey["id"].as_str().unwrap()).await;
+    assert_eq!(status["content"], "<p>quoting &lt;this&gt;</p>");
+    assert_eq!(status["visibility"], "unlisted");
+
+    // Addressing only on the activity (the object has no `to` or `cc`) counts.
+    let mut bare = w.note(4, json!({}));
+    let o = bare.as_object_mut().unwrap();
+    o.remove("to");
+    o.remove("cc");
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/users/bob/statuses/4/activity", w.peer.base),
+        "type": "Create",
+        "actor": w.bob.id,
+        "to": [format!("{}/followers", w.bob.id)],
+        "cc": [PUBLIC],
+        "object": bare,
+    });
+    let (code, body) = w
+        .peer
+        .post(&w.bob, &w.fulmar.url("/inbox"), &activity)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let status = w.status(bare["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "unlisted");
+}
+
+db_test!(
+    other_types_and_servers_shapes_are_shown,
+    |app: TestApp| async move { other_shapes(app).await }
+);
+
+async fn dropped_and_forwarded(app: TestApp) {
+    let w = World::start(app).await;
+    let carol = w.peer.actor("carol");
+    // Carol is followed by nobody here and addresses nobody: dropped.
+    let mut spam = w.note(1, json!({"attributedTo": carol.id}));
+    spam["id"] = json!(format!("{}/users/carol/statuses/1", w.peer.base));
+    w.send(&carol, &carol, "Create", spam.clone()).await;
+    assert!(!w.stored(spam["id"].as_str().unwrap()).await);
+
+    // The same stranger writing to alice's personal inbox reaches her, as in
+    // Mastodon: the delivery itself addresses her (the object names nobody).
+    let mut dm = w.note(8, json!({"attributedTo": carol.id, "to": [], "cc": []}));
+    dm["id"] = json!(format!("{}/users/carol/statuses/8", w.peer.base));
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/users/carol/statuses/8/create", w.peer.base),
+        "type": "Create",
+        "actor": carol.id,
+        "object": dm,
+    });
+    let (code, body) = w
+        .peer
+        .post(&carol, &w.fulmar.url("/users/alice/inbox"), &activity)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    let status = w.status(dm["id"].as_str().unwrap()).await;
+    assert_eq!(status["visibility"], "direct");
+
+    // Bob creating an object attributed to carol: dropped.
+    w.create(spam.clone()).await;
+    assert!(!w.stored(spam["id"].as_str().unwrap()).await);
+
+    // An object on another host than its actor: dropped.
+    let elsewhere = w.note(2, json!({"id": "http://127.0.0.1:9/users/bob/statuses/2"}));
+    w.create(elsewhere).await;
+    assert!(!w.stored("http://127.0.0.1:9/users/bob/statuses/2").await);
+
+    // Forwarded by carol (signed by her, the activity is bob's): the embedded object
+    // is not trusted, the one bob's server serves is stored.
+    let real = w.note(3, json!({"content": "<p>the real one</p>"}));
+    w.peer.publish("/users/bob/statuses/3", real.clone());
+    let mut fake = real.clone();
+    fake["content"] = json!("<p>forged by the forwarder</p>");
+    w.send(&carol, &w.bob, "Create", fake).await;
+    let status = w.status(real["id"].as_str().unwrap()).await;
+    assert_eq!(status["content"], "<p>the real one</p>");
+    // Nothing carol forged was stored under her name.
+    assert_eq!(status["account"]["username"], "bob");
+}
+
+db_test!(
+    unsolicited_and_misattributed_creates_are_dropped_and_forwards_fetched,
+    |app: TestApp| async move { dropped_and_forwarded(app).await }
+);
