@@ -9,6 +9,7 @@ mod collections;
 mod discovery;
 mod domain_blocks;
 mod fedclient;
+mod federation_e2e;
 mod inbox;
 mod instance;
 mod notifications;
