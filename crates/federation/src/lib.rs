@@ -10,6 +10,7 @@ pub mod client;
 pub mod collection;
 pub mod context;
 pub mod from_activitypub;
+pub mod fuzzing;
 pub mod keys;
 pub mod nodeinfo;
 pub mod signatures;
