@@ -6,6 +6,7 @@
 //! plain values (`from_activitypub`), and it signs and verifies.
 
 pub mod actor;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod collection;
 pub mod context;
