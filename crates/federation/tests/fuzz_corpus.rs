@@ -12,15 +12,25 @@ use fulmar_federation::signatures::{Policy, SignedRequest};
 
 /// Every seed of a target, as (file name, bytes), sorted by name.
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "fuzz", "corpus", target]
-        .iter()
-        .collect();
+    let dir: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "fuzz",
+        "corpus",
+        target,
+    ]
+    .iter()
+    .collect();
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
             let path = entry.unwrap().path();
             let bytes = std::fs::read(&path).unwrap();
-            (path.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes,
+            )
         })
         .collect();
     seeds.sort();
