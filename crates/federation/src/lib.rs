@@ -6,10 +6,12 @@
 //! plain values (`from_activitypub`), and it signs and verifies.
 
 pub mod actor;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod collection;
 pub mod context;
 pub mod from_activitypub;
+pub mod fuzzing;
 pub mod keys;
 pub mod nodeinfo;
 pub mod signatures;

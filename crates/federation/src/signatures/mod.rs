@@ -44,6 +44,8 @@ pub use digest::{
 };
 pub use error::SignatureError;
 pub use key::{Algorithm, PublicKey, SigningKey};
+/// The verifier's own `Date` parser, for the fuzz harness's clock (`crate::fuzzing`).
+pub(crate) use policy::parse_http_date;
 pub use policy::Policy;
 pub use request::IncomingRequest;
 pub use verify::{SignedRequest, Standard};
