@@ -363,6 +363,29 @@ db_test!(
             .await
             .contains(&"follow".to_owned()));
 
+        // Following again with a new Follow: its Accept has an id of its own, so that a
+        // server deduplicating by id does not drop it.
+        let again = w.activity("Follow", "f1b", &bob, json!(alice_url));
+        w.send(&bob, "alice", again.clone()).await;
+        let second = w
+            .peer
+            .wait_for(10, |v| {
+                v["type"] == "Accept" && v["object"]["id"] == again["id"]
+            })
+            .await;
+        assert_ne!(second["id"], accept["id"]);
+        w.send(
+            &bob,
+            "alice",
+            w.activity("Undo", "u1b", &bob, again["id"].clone()),
+        )
+        .await;
+        eventually("bob leaves the followers again", || async {
+            let (_, list) = w.fulmar.api_get(&followers, &token).await;
+            list.as_array().unwrap().is_empty()
+        })
+        .await;
+
         // A locked account gets a request, authorized through the API: Accept.
         let (lucy, lucy_token) = w.fulmar.user_with_token("lucy", ALL).await;
         fulmar_store::with_pool!(w.fulmar.db(), p => sqlx::query("UPDATE accounts SET locked = TRUE WHERE id = $1").bind(lucy.id).execute(p).await.map(|_| ())).unwrap();
