@@ -426,8 +426,30 @@ db_test!(
             .await;
         assert_eq!(accept["object"]["actor"], bob.id);
 
-        // Blocked: the Follow is answered with Reject.
+        // Bad: a Follow of an unknown local user is dropped unanswered; an Undo of
+        // bob's follow of lucy by carol is refused.
         let carol = w.peer.actor("carol");
+        let nobody = w.activity("Follow", "f9", &bob, json!(w.actor_url("nobody")));
+        w.send(&bob, "alice", nobody.clone()).await;
+        w.send(
+            &carol,
+            "alice",
+            w.activity("Undo", "u9", &carol, lucy_follow["id"].clone()),
+        )
+        .await;
+        drained(&w.fulmar).await;
+        assert!(!w
+            .peer
+            .received()
+            .iter()
+            .any(|v| v["object"]["id"] == nobody["id"]));
+        let (_, me) = w
+            .fulmar
+            .api_get("/api/v1/accounts/verify_credentials", &lucy_token)
+            .await;
+        assert_eq!(me["followers_count"], 1);
+
+        // Blocked: the Follow is answered with Reject.
         let carol_id = w.resolve(&token, &carol).await;
         w.fulmar
             .api_post(
@@ -592,6 +614,41 @@ db_test!(
                 .any(|s| s["reblog"]["id"] == id.as_str()),
             "{home}"
         );
+
+        // An Announce of another server's post, embedded: fetched from its origin by id
+        // (the embedded copy is not trusted), then boosted into dora's home feed.
+        let note_id = format!("{}/notes/1", w.peer.base);
+        w.peer.publish(
+            "/notes/1",
+            json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": carol.id,
+                "content": "<p>From carol's server</p>",
+                "published": "2026-01-02T03:04:05Z",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            }),
+        );
+        let mut boost = w.activity(
+            "Announce",
+            "a3",
+            &bob,
+            json!({"id": note_id, "type": "Note", "attributedTo": carol.id, "content": "forged"}),
+        );
+        boost["to"] = json!(["https://www.w3.org/ns/activitystreams#Public"]);
+        w.send(&bob, "alice", boost).await;
+        eventually("carol's post boosted into dora's home", || async {
+            let (_, home) = w
+                .fulmar
+                .api_get("/api/v1/timelines/home", &dora_token)
+                .await;
+            home.as_array().unwrap().iter().any(|s| {
+                s["reblog"]["uri"] == note_id.as_str()
+                    && s["reblog"]["content"] == "<p>From carol's server</p>"
+            })
+        })
+        .await;
 
         // Bad: an Announce of a followers-only status is refused.
         let (_, private) = w
