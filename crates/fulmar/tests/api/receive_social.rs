@@ -426,6 +426,41 @@ db_test!(
             .await;
         assert_eq!(accept["object"]["actor"], bob.id);
 
+        // Rejected through the API: Reject embedding gus's Follow.
+        let gus = w.peer.actor("gus");
+        let gus_follow = w.activity("Follow", "f4", &gus, json!(w.actor_url("lucy")));
+        w.send(&gus, "lucy", gus_follow.clone()).await;
+        eventually("gus's follow request", || async {
+            let (_, list) = w
+                .fulmar
+                .api_get("/api/v1/follow_requests", &lucy_token)
+                .await;
+            list.as_array().unwrap().len() == 1
+        })
+        .await;
+        let (_, list) = w
+            .fulmar
+            .api_get("/api/v1/follow_requests", &lucy_token)
+            .await;
+        let gus_id = list[0]["id"].as_str().unwrap().to_owned();
+        let (status, rel) = w
+            .fulmar
+            .api_post(
+                &format!("/api/v1/follow_requests/{gus_id}/reject"),
+                &lucy_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rel}");
+        assert_eq!(rel["requested_by"], false);
+        let reject = w
+            .peer
+            .wait_for(10, |v| {
+                v["type"] == "Reject" && v["object"]["id"] == gus_follow["id"]
+            })
+            .await;
+        assert_eq!(reject["object"]["actor"], gus.id);
+
         // Bad: a Follow of an unknown local user is dropped unanswered; an Undo of
         // bob's follow of lucy by carol is refused.
         let carol = w.peer.actor("carol");
