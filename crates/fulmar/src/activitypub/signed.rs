@@ -85,7 +85,7 @@ pub async fn verify(app: &App, signed: &SignedRequest) -> Result<Signer, ApiErro
 /// answer, and a key server that answers slowly must not hold the request for the
 /// client's whole timeout), and in number (a key that has to be fetched takes one of
 /// a few slots of its host, so deliveries naming made-up key ids cannot make Fulmar
-/// fetch without bound; a stored key is read without a slot).
+/// fetch without bound; a stored key, refreshed at most once a day, needs no slot).
 async fn bounded_fetch_key(
     app: &App,
     host: &str,

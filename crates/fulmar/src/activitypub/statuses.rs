@@ -4,9 +4,11 @@
 //! are served only to a signed fetch (draft-cavage or RFC 9421, checked like an
 //! inbox delivery) whose signer may see them: a follower of the author, or an account
 //! the status mentions. Anyone else, signed or not, gets 404, as if nothing existed;
-//! a signature that does not verify is logged and treated the same. A deleted public or unlisted status answers 410 Gone with a
-//! `Tombstone`, so that servers holding a copy drop it; a deleted private one stays a
-//! plain 404, which tells nothing about what existed.
+//! a signature that does not verify is logged and treated the same.
+//!
+//! A deleted public or unlisted status answers 410 Gone with a `Tombstone`, so that
+//! servers holding a copy drop it; a deleted private one stays a plain 404, which
+//! tells nothing about what existed.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};

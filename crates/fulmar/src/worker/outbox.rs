@@ -149,6 +149,14 @@ pub async fn emit_answer(
     .await
 }
 
+/// FNV-1a, 64 bits: a short, deterministic digest for activity ids (not a security
+/// measure).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// What an event turns into.
 struct Plan {
     activity: Value,
@@ -434,13 +442,24 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             } else {
                 "Reject"
             };
-            let activity = ap::answer_follow(
+            let mut activity = ap::answer_follow(
                 kind,
                 &urls.actor(&me.username),
                 &requester.uri,
                 requester.id,
                 follow_uri.as_deref(),
             );
+            if let Some(follow) = follow_uri {
+                // One answer id per Follow, not per pair: a server that deduplicates
+                // activities by id must not drop the Accept of a follow made again
+                // after an unfollow. Stable for one Follow, so a resend is harmless.
+                activity["id"] = serde_json::json!(format!(
+                    "{}#{}s/{:016x}",
+                    urls.actor(&me.username),
+                    kind.to_ascii_lowercase(),
+                    fnv1a(follow.as_bytes())
+                ));
+            }
             Plan {
                 activity,
                 signer: me.id,

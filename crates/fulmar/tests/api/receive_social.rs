@@ -363,6 +363,29 @@ db_test!(
             .await
             .contains(&"follow".to_owned()));
 
+        // Following again with a new Follow: its Accept has an id of its own, so that a
+        // server deduplicating by id does not drop it.
+        let again = w.activity("Follow", "f1b", &bob, json!(alice_url));
+        w.send(&bob, "alice", again.clone()).await;
+        let second = w
+            .peer
+            .wait_for(10, |v| {
+                v["type"] == "Accept" && v["object"]["id"] == again["id"]
+            })
+            .await;
+        assert_ne!(second["id"], accept["id"]);
+        w.send(
+            &bob,
+            "alice",
+            w.activity("Undo", "u1b", &bob, again["id"].clone()),
+        )
+        .await;
+        eventually("bob leaves the followers again", || async {
+            let (_, list) = w.fulmar.api_get(&followers, &token).await;
+            list.as_array().unwrap().is_empty()
+        })
+        .await;
+
         // A locked account gets a request, authorized through the API: Accept.
         let (lucy, lucy_token) = w.fulmar.user_with_token("lucy", ALL).await;
         fulmar_store::with_pool!(w.fulmar.db(), p => sqlx::query("UPDATE accounts SET locked = TRUE WHERE id = $1").bind(lucy.id).execute(p).await.map(|_| ())).unwrap();
@@ -403,8 +426,65 @@ db_test!(
             .await;
         assert_eq!(accept["object"]["actor"], bob.id);
 
-        // Blocked: the Follow is answered with Reject.
+        // Rejected through the API: Reject embedding gus's Follow.
+        let gus = w.peer.actor("gus");
+        let gus_follow = w.activity("Follow", "f4", &gus, json!(w.actor_url("lucy")));
+        w.send(&gus, "lucy", gus_follow.clone()).await;
+        eventually("gus's follow request", || async {
+            let (_, list) = w
+                .fulmar
+                .api_get("/api/v1/follow_requests", &lucy_token)
+                .await;
+            list.as_array().unwrap().len() == 1
+        })
+        .await;
+        let (_, list) = w
+            .fulmar
+            .api_get("/api/v1/follow_requests", &lucy_token)
+            .await;
+        let gus_id = list[0]["id"].as_str().unwrap().to_owned();
+        let (status, rel) = w
+            .fulmar
+            .api_post(
+                &format!("/api/v1/follow_requests/{gus_id}/reject"),
+                &lucy_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rel}");
+        assert_eq!(rel["requested_by"], false);
+        let reject = w
+            .peer
+            .wait_for(10, |v| {
+                v["type"] == "Reject" && v["object"]["id"] == gus_follow["id"]
+            })
+            .await;
+        assert_eq!(reject["object"]["actor"], gus.id);
+
+        // Bad: a Follow of an unknown local user is dropped unanswered; an Undo of
+        // bob's follow of lucy by carol is refused.
         let carol = w.peer.actor("carol");
+        let nobody = w.activity("Follow", "f9", &bob, json!(w.actor_url("nobody")));
+        w.send(&bob, "alice", nobody.clone()).await;
+        w.send(
+            &carol,
+            "alice",
+            w.activity("Undo", "u9", &carol, lucy_follow["id"].clone()),
+        )
+        .await;
+        drained(&w.fulmar).await;
+        assert!(!w
+            .peer
+            .received()
+            .iter()
+            .any(|v| v["object"]["id"] == nobody["id"]));
+        let (_, me) = w
+            .fulmar
+            .api_get("/api/v1/accounts/verify_credentials", &lucy_token)
+            .await;
+        assert_eq!(me["followers_count"], 1);
+
+        // Blocked: the Follow is answered with Reject.
         let carol_id = w.resolve(&token, &carol).await;
         w.fulmar
             .api_post(
@@ -569,6 +649,41 @@ db_test!(
                 .any(|s| s["reblog"]["id"] == id.as_str()),
             "{home}"
         );
+
+        // An Announce of another server's post, embedded: fetched from its origin by id
+        // (the embedded copy is not trusted), then boosted into dora's home feed.
+        let note_id = format!("{}/notes/1", w.peer.base);
+        w.peer.publish(
+            "/notes/1",
+            json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": carol.id,
+                "content": "<p>From carol's server</p>",
+                "published": "2026-01-02T03:04:05Z",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            }),
+        );
+        let mut boost = w.activity(
+            "Announce",
+            "a3",
+            &bob,
+            json!({"id": note_id, "type": "Note", "attributedTo": carol.id, "content": "forged"}),
+        );
+        boost["to"] = json!(["https://www.w3.org/ns/activitystreams#Public"]);
+        w.send(&bob, "alice", boost).await;
+        eventually("carol's post boosted into dora's home", || async {
+            let (_, home) = w
+                .fulmar
+                .api_get("/api/v1/timelines/home", &dora_token)
+                .await;
+            home.as_array().unwrap().iter().any(|s| {
+                s["reblog"]["uri"] == note_id.as_str()
+                    && s["reblog"]["content"] == "<p>From carol's server</p>"
+            })
+        })
+        .await;
 
         // Bad: an Announce of a followers-only status is refused.
         let (_, private) = w
