@@ -10,6 +10,9 @@
 //  3. alice posts: Fedify's inbox gets a signed Create of her Note.
 //  4. The Fedify actor posts to its followers: the Note appears in alice's home
 //     timeline.
+//  5. The Fedify actor likes alice's post: Fulmar counts and notifies it.
+//  6. Both unfollow: Fedify gets an Undo embedding the whole Follow; Fulmar drops
+//     the Fedify actor from alice's followers after Fedify's Undo.
 //
 // The tests run in order and build on each other; every wait is bounded.
 
@@ -21,9 +24,11 @@ import {
   Create,
   Follow,
   getDocumentLoader,
+  Like,
   lookupObject,
   Note,
   PUBLIC_COLLECTION,
+  Undo,
 } from "@fedify/fedify";
 // Node 20 has no Temporal; fedify 1.5 takes dates as polyfill Temporal.Instants.
 import { Temporal } from "@js-temporal/polyfill";
@@ -54,6 +59,8 @@ describe("Fulmar and a Fedify server follow each other and exchange posts", {
   let aliceUrl;
   let aliceId; // alice's account id in Fulmar's client API
   let fediId; // the Fedify actor's account id in Fulmar's client API
+  let alicePost; // alice's status, as the client API returned it
+  let fedifyFollow; // the Follow the Fedify actor sent alice
   const documentLoader = getDocumentLoader({ allowPrivateAddress: true });
 
   /** A Mastodon API call to Fulmar as alice; resolves { status, body }. */
@@ -114,10 +121,11 @@ describe("Fulmar and a Fedify server follow each other and exchange posts", {
     }));
     assert.ok(alice, "fedify could not fetch alice");
     const followId = new URL(`${peer.actorUrl}#follows/alice`);
+    fedifyFollow = new Follow({ id: followId, actor: ctx.getActorUri(ACTOR), object: alice.id });
     await within(T, "sending the Follow", ctx.sendActivity(
       { identifier: ACTOR },
       alice,
-      new Follow({ id: followId, actor: ctx.getActorUri(ACTOR), object: alice.id }),
+      fedifyFollow,
     ));
 
     // Fedify verified the Accept's signature before handing it over; the Accept
@@ -167,6 +175,7 @@ describe("Fulmar and a Fedify server follow each other and exchange posts", {
       visibility: "public",
     });
     assert.equal(posted.status, 200, JSON.stringify(posted.body));
+    alicePost = posted.body;
     const create = await until(T, "the Create at Fedify", () =>
       peer.find((a) => a instanceof Create && a.objectId?.href === posted.body.uri)
     ).catch((e) => assert.fail(e.message + diagnostics()));
@@ -213,6 +222,64 @@ describe("Fulmar and a Fedify server follow each other and exchange posts", {
     assert.equal(status.account.uri, peer.actorUrl);
     assert.equal(status.visibility, "public");
     assert.match(status.content, /Hello from Fedify/);
+  });
+
+  test("Fedify's actor likes alice's post; Fulmar counts it and notifies her", async () => {
+    assert.ok(alicePost, "needs alice's post");
+    const ctx = peer.context();
+    const alice = await lookupObject(aliceUrl, { documentLoader, contextLoader: documentLoader });
+    await within(T, "sending the Like", ctx.sendActivity(
+      { identifier: ACTOR },
+      alice,
+      new Like({
+        id: new URL(`${peer.actorUrl}#likes/1`),
+        actor: ctx.getActorUri(ACTOR),
+        object: new URL(alicePost.uri),
+      }),
+    ));
+    const status = await until(T, "favourites_count 1", async () => {
+      const r = await api("GET", `/api/v1/statuses/${alicePost.id}`);
+      return r.status === 200 && r.body.favourites_count === 1 && r.body;
+    }).catch((e) => assert.fail(e.message + diagnostics()));
+    assert.equal(status.id, alicePost.id);
+    const n = await until(T, "a favourite notification", async () => {
+      const r = await api("GET", "/api/v1/notifications?types[]=favourite");
+      return r.status === 200 && r.body.find((x) => x.account.uri === peer.actorUrl);
+    });
+    assert.equal(n.status.id, alicePost.id);
+  });
+
+  test("unfollowing both ways: Undo{Follow} each way, the Follow embedded", async () => {
+    assert.ok(fediId && fedifyFollow, "needs both follows");
+    // alice unfollows: Fedify receives an Undo whose object is the whole Follow.
+    const r = await api("POST", `/api/v1/accounts/${fediId}/unfollow`, {});
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.following, false);
+    const undo = await until(T, "alice's Undo at Fedify", () =>
+      peer.find((a) => a instanceof Undo && a.actorId?.href === aliceUrl)
+    ).catch((e) => assert.fail(e.message + diagnostics()));
+    const undone = await undo.getObject({ documentLoader, contextLoader: documentLoader });
+    assert.ok(undone instanceof Follow, `the Follow embedded, got ${undone?.constructor?.name}`);
+    assert.equal(undone.actorId?.href, aliceUrl);
+    assert.equal(undone.objectId?.href, peer.actorUrl);
+    assert.equal(peer.followers.has(aliceUrl), false, "the peer dropped alice");
+
+    // The Fedify actor unfollows alice: she no longer lists it among her followers.
+    const ctx = peer.context();
+    const alice = await lookupObject(aliceUrl, { documentLoader, contextLoader: documentLoader });
+    await within(T, "sending the Undo", ctx.sendActivity(
+      { identifier: ACTOR },
+      alice,
+      new Undo({
+        id: new URL(`${peer.actorUrl}#follows/alice/undo`),
+        actor: ctx.getActorUri(ACTOR),
+        object: fedifyFollow,
+      }),
+    ));
+    await until(T, "the Fedify actor gone from alice's followers", async () => {
+      const f = await api("GET", `/api/v1/accounts/${aliceId}/followers`);
+      return f.status === 200 && !f.body.some((a) => a.uri === peer.actorUrl);
+    }).catch((e) => assert.fail(e.message + diagnostics()));
   });
 
   test("Fedify refuses an unsigned delivery, so what it received was verified", async () => {
