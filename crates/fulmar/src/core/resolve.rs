@@ -233,6 +233,33 @@ fn subject_domain(subject: &str, user: &str) -> Option<String> {
 
 /// Stores an actor and its keys; returns the stored row.
 async fn store_actor(app: &App, actor: &RemoteActor, domain: &str) -> ResolveResult<AccountRow> {
+    store_actor_as(app, actor, domain, &actor.preferred_username).await
+}
+
+/// Refreshes a stored remote account from a pushed actor document (`Update` of an
+/// actor). The handle stays the one WebFinger confirmed: a changed
+/// `preferredUsername` is only believed after the next round-trip check.
+pub async fn update_stored_actor(
+    app: &App,
+    stored: &AccountRow,
+    actor: &RemoteActor,
+) -> ResolveResult<AccountRow> {
+    let domain = stored
+        .domain
+        .as_deref()
+        .ok_or_else(|| invalid("a local account cannot be updated from outside"))?;
+    if actor.id != stored.uri {
+        return Err(invalid("the document is another actor"));
+    }
+    store_actor_as(app, actor, domain, &stored.username).await
+}
+
+async fn store_actor_as(
+    app: &App,
+    actor: &RemoteActor,
+    domain: &str,
+    username: &str,
+) -> ResolveResult<AccountRow> {
     let now = now_ms();
     let fields: Vec<serde_json::Value> = actor
         .fields
@@ -249,7 +276,7 @@ async fn store_actor(app: &App, actor: &RemoteActor, domain: &str) -> ResolveRes
         .unwrap_or(now);
     let row = RemoteAccount {
         id: next_id(),
-        username: actor.preferred_username.clone(),
+        username: username.to_owned(),
         domain: domain.to_owned(),
         display_name: actor.name.clone().unwrap_or_default(),
         note: actor.summary.as_deref().map(sanitize).unwrap_or_default(),

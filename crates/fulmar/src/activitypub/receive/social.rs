@@ -9,7 +9,7 @@
 use fulmar_federation::from_activitypub::{id_of, is_public, parse_actor};
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::relationships::{self as rel, FollowByUri};
-use fulmar_store::remote::{self, RemoteAccount};
+use fulmar_store::remote;
 use fulmar_store::status_actions::{self as actions, Publish};
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::StoreError;
@@ -17,7 +17,6 @@ use serde_json::Value;
 
 use super::{ignored, invalid, ReceiveResult, Received};
 use crate::core::follows;
-use crate::core::formatting::sanitize;
 use crate::core::ids::next_id;
 use crate::core::notifications::{notify, Kind};
 use crate::core::resolve;
@@ -479,59 +478,7 @@ pub async fn update_actor(r: &Received<'_>) -> ReceiveResult<()> {
         return Ok(());
     }
     let actor = parse_actor(&a.object).map_err(|e| invalid(e.to_string()))?;
-    let stored = &r.actor;
-    let Some(domain) = stored.domain.clone() else {
-        return Err(invalid("an Update of a local actor"));
-    };
-    let now = now_ms();
-    let fields: Vec<Value> = actor
-        .fields
-        .iter()
-        .take(16)
-        .map(|(name, value)| {
-            serde_json::json!({"name": name, "value": sanitize(value), "verified_at": null})
-        })
-        .collect();
-    let row = RemoteAccount {
-        id: stored.id,
-        username: stored.username.clone(),
-        domain,
-        display_name: actor.name.clone().unwrap_or_default(),
-        note: actor.summary.as_deref().map(sanitize).unwrap_or_default(),
-        uri: stored.uri.clone(),
-        url: actor.url.clone(),
-        actor_type: actor.kind.clone(),
-        inbox_url: actor.inbox.clone(),
-        outbox_url: actor.outbox.clone(),
-        shared_inbox_url: actor.shared_inbox.clone(),
-        followers_url: actor.followers.clone(),
-        following_url: actor.following.clone(),
-        featured_url: actor.featured.clone(),
-        featured_tags_url: actor.featured_tags.clone(),
-        avatar_url: actor.icon.clone(),
-        header_url: actor.image.clone(),
-        fields: Value::Array(fields).to_string(),
-        also_known_as: serde_json::to_string(&actor.also_known_as).unwrap_or_else(|_| "[]".into()),
-        locked: actor.manually_approves_followers,
-        bot: actor.is_bot(),
-        discoverable: actor.discoverable.unwrap_or(false),
-        indexable: actor.indexable.unwrap_or(false),
-        created_at: stored.created_at,
-        fetched_at: now,
-    };
-    remote::upsert_account(&r.app.db, &row).await?;
-    for key in actor.public_keys.iter().filter(|k| k.owner == actor.id) {
-        remote::upsert_key(
-            &r.app.db,
-            next_id(),
-            Some(stored.id),
-            &key.id,
-            &key.owner,
-            &key.public_key_pem,
-            now,
-        )
-        .await?;
-    }
+    resolve::update_stored_actor(r.app, &r.actor, &actor).await?;
     Ok(())
 }
 
