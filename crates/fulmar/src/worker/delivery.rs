@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use fulmar_federation::signatures::SigningKey;
 use fulmar_store::jobs::{self, JobRow};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 
+use super::hosts::HostLimits;
 use super::{Outcome, Shared};
 use crate::core::time::now_ms;
 
@@ -86,8 +86,7 @@ impl Transport for ClientTransport {
 /// Runs `deliver` jobs: per-host limits, key cache, host health.
 pub struct Deliverer {
     transport: Arc<dyn Transport>,
-    per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: HostLimits,
     keys: Mutex<HashMap<Option<i64>, Signer>>,
 }
 
@@ -95,22 +94,9 @@ impl Deliverer {
     pub fn new(transport: Arc<dyn Transport>, per_host: usize) -> Deliverer {
         Deliverer {
             transport,
-            per_host: per_host.max(1),
-            hosts: Mutex::new(HashMap::new()),
+            hosts: HostLimits::new(per_host),
             keys: Mutex::new(HashMap::new()),
         }
-    }
-
-    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        if hosts.len() > 10_000 {
-            // Forget idle hosts so the map stays bounded.
-            hosts.retain(|_, s| Arc::strong_count(s) > 1);
-        }
-        hosts
-            .entry(host.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-            .clone()
     }
 
     async fn signer(&self, shared: &Shared, account: Option<i64>) -> Result<Signer, String> {
@@ -185,7 +171,7 @@ impl Deliverer {
             Ok(s) => s,
             Err(e) => return Outcome::GiveUp(e),
         };
-        let limit = self.host_limit(&host);
+        let limit = self.hosts.of(&host);
         let Ok(_permit) = limit.acquire().await else {
             return Outcome::Retry("shutting down".into());
         };

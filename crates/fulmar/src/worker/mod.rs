@@ -14,6 +14,7 @@
 //! by `activitypub::receive`).
 
 pub mod delivery;
+pub mod hosts;
 pub mod inbox;
 pub mod outbox;
 
