@@ -6,6 +6,7 @@ mod accounts;
 mod admin_cli;
 mod authorized_fetch;
 mod collections;
+mod corpus;
 mod discovery;
 mod domain_blocks;
 mod fedclient;
