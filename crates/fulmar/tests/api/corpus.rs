@@ -10,6 +10,7 @@
 //! must exist before (a follow, earlier activities) and the expected effect.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fulmar_store::accounts::AccountRow;
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::db_test;
 use crate::helpers::TestApp;
-use crate::peer::{dev_server, Peer, PeerActor};
+use crate::peer::{free_port, Peer, PeerActor};
 
 /// A remote actor of a fixture server: where it lives, its preferred username, and
 /// the fixture documents serving it (its actor document and, for GoToSocial, a key
@@ -842,7 +843,7 @@ impl<'a> Run<'a> {
                 };
                 let (_, s) = self.get(&format!("/api/v1/statuses/{id}")).await;
                 let (_, feed) = self.get("/api/v1/timelines/home").await;
-                let in_home = feed.as_array().unwrap().iter().any(|s| s["id"] == id);
+                let in_home = feed.as_array().expect(&feed.to_string()).iter().any(|s| s["id"] == id);
                 s["visibility"] == visibility
                     && s["content"].as_str().unwrap_or_default().contains(contains)
                     && s["media_attachments"].as_array().map(Vec::len) == Some(media)
@@ -897,7 +898,7 @@ impl<'a> Run<'a> {
             Effect::Ignored => {
                 let (_, list) = self.get("/api/v1/notifications").await;
                 let embedded = self.load(self.case.fixture)["object"].is_object();
-                list.as_array().unwrap().is_empty()
+                list.as_array().expect(&list.to_string()).is_empty()
                     && self.my_status("favourites_count").await == 0
                     && self.my_status("reblogs_count").await == 0
                     && !(embedded && self.stored(&uri).await.is_some())
@@ -945,7 +946,18 @@ async fn run_case(fulmar: &TestApp, case: &Case, n: usize) {
 async fn corpus(app: TestApp, dir: &str) {
     let backend = app.backend;
     app.stop().await;
-    let fulmar = dev_server(backend).await;
+    // A development server, as `dev_server` starts, without the API rate limit: the
+    // effects are polled many times a second.
+    let port = free_port();
+    let fulmar = TestApp::spawn_with(backend, move |c| {
+        c.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        c.domain = format!("127.0.0.1:{port}");
+        c.dev_insecure = true;
+        c.rate_limit = 0;
+        c.inbox_rate_limit = 0;
+    })
+    .await
+    .expect("server");
     let mut ran = 0;
     for (n, case) in CASES.iter().enumerate() {
         if case.fixture.starts_with(dir) {
