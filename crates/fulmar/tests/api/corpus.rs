@@ -123,7 +123,10 @@ const GOTOSOCIAL: Server = Server {
             ),
             ("https://gts.example/users/admin", "{alice}"),
             ("https://gts.example/@admin", "{alice}"),
-            ("https://misskey.example/follows/9abcdefghi/01J5ZA", "{follow}"),
+            (
+                "https://misskey.example/follows/9abcdefghi/01J5ZA",
+                "{follow}",
+            ),
             ("https://misskey.example/users/9abcdefghi", "{alice}"),
         ],
         TO_GARGRON,
@@ -324,7 +327,12 @@ const fn seeded(
     }
 }
 
-const fn shown(visibility: &'static str, contains: &'static str, home: bool, mention: bool) -> Effect {
+const fn shown(
+    visibility: &'static str,
+    contains: &'static str,
+    home: bool,
+    mention: bool,
+) -> Effect {
     Effect::Shown {
         visibility,
         contains,
@@ -388,7 +396,11 @@ const CASES: &[Case] = &[
         },
     ),
     // GoToSocial.
-    requested("gotosocial/accept_id_only.json", &GOTOSOCIAL, Effect::Following),
+    requested(
+        "gotosocial/accept_id_only.json",
+        &GOTOSOCIAL,
+        Effect::Following,
+    ),
     case(
         "gotosocial/create_note_policy.json",
         &GOTOSOCIAL,
@@ -401,7 +413,11 @@ const CASES: &[Case] = &[
         Some(shown("public", "hello world", true, true)),
         Effect::Gone,
     ),
-    requested("gotosocial/reject_follow.json", &GOTOSOCIAL, Effect::NotRequested),
+    requested(
+        "gotosocial/reject_follow.json",
+        &GOTOSOCIAL,
+        Effect::NotRequested,
+    ),
     seeded(
         "gotosocial/undo_like.json",
         &GOTOSOCIAL,
@@ -423,7 +439,11 @@ const CASES: &[Case] = &[
         Effect::Gone,
     ),
     case("akkoma/emoji_react.json", &AKKOMA, Effect::Favourites(1)),
-    case("akkoma/emoji_react_unicode.json", &AKKOMA, Effect::Favourites(1)),
+    case(
+        "akkoma/emoji_react_unicode.json",
+        &AKKOMA,
+        Effect::Favourites(1),
+    ),
     seeded(
         "akkoma/undo_announce.json",
         &AKKOMA,
@@ -454,7 +474,11 @@ const CASES: &[Case] = &[
         Some(shown("public", "Why does this not compile", true, false)),
         Effect::Gone,
     ),
-    case("lemmy/follow_group.json", &LEMMY_FOLLOWER, Effect::AcceptSent),
+    case(
+        "lemmy/follow_group.json",
+        &LEMMY_FOLLOWER,
+        Effect::AcceptSent,
+    ),
     // A vote on a post of another server: Fulmar counts only favourites of its own.
     seeded(
         "lemmy/like.json",
@@ -473,7 +497,11 @@ const CASES: &[Case] = &[
         shown("public", "this one", true, true),
     ),
     case("misskey/follow.json", &MISSKEY, Effect::AcceptSent),
-    case("misskey/like_reaction.json", &MISSKEY, Effect::Favourites(1)),
+    case(
+        "misskey/like_reaction.json",
+        &MISSKEY,
+        Effect::Favourites(1),
+    ),
     case("misskey/like_unicode.json", &MISSKEY, Effect::Favourites(1)),
     // Pixelfed.
     // Remote attachments are not stored yet (the two images are dropped).
@@ -642,7 +670,8 @@ impl<'a> Run<'a> {
         self.peer.publish(self.path_of(&id), doc);
         if let Some((url, path)) = spec.key_doc {
             let url = self.rewrite(url);
-            self.peer.publish(self.path_of(&url), with_key(self.load(path)));
+            self.peer
+                .publish(self.path_of(&url), with_key(self.load(path)));
         }
         actor
     }
@@ -683,20 +712,20 @@ impl<'a> Run<'a> {
         match self.case.setup {
             Setup::Follows => {
                 fulmar_store::relationships::follow(
-                &self.fulmar.app.db,
-                &fulmar_store::relationships::NewFollowRow {
-                    id: fulmar::core::ids::next_id(),
-                    account_id: self.user.id,
-                    target_account_id: sender.id,
-                    uri: None,
-                    show_reblogs: true,
-                    notify: false,
-                    languages: None,
-                    created_at: 0,
-                },
-            )
-            .await
-            .unwrap();
+                    &self.fulmar.app.db,
+                    &fulmar_store::relationships::NewFollowRow {
+                        id: fulmar::core::ids::next_id(),
+                        account_id: self.user.id,
+                        target_account_id: sender.id,
+                        uri: None,
+                        show_reblogs: true,
+                        notify: false,
+                        languages: None,
+                        created_at: 0,
+                    },
+                )
+                .await
+                .unwrap();
             }
             Setup::Requested => {
                 let (code, rel) = self
@@ -786,28 +815,37 @@ impl<'a> Run<'a> {
             .map(|s| s.id.to_string())
     }
 
-    /// The URI of the status the fixture is about: its object's id, or for an
-    /// Announce of a Create (Lemmy's communities) the created object's.
-    fn object_uri(&self) -> String {
+    /// The object the fixture is about: its object, or for an Announce of a Create
+    /// (Lemmy's communities) the created object.
+    fn object(&self) -> Value {
         let fixture = self.load(self.case.fixture);
-        let mut object = &fixture["object"];
+        let object = &fixture["object"];
         if object["type"] == "Create" {
-            object = &object["object"];
+            object["object"].clone()
+        } else {
+            object.clone()
         }
-        fulmar_federation::from_activitypub::id_of(object).unwrap_or_default()
+    }
+
+    fn object_uri(&self) -> String {
+        fulmar_federation::from_activitypub::id_of(&self.object()).unwrap_or_default()
     }
 
     async fn notified(&self, kind: &str, status_id: &str) -> bool {
         let (_, list) = self.get("/api/v1/notifications").await;
-        list.as_array().unwrap().iter().any(|n| {
-            n["type"] == kind && (status_id.is_empty() || n["status"]["id"] == status_id)
-        })
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == kind && (status_id.is_empty() || n["status"]["id"] == status_id))
     }
 
     async fn relationship(&self, key: &str) -> Value {
         let sender = self.sender().await;
         let (_, rel) = self
-            .get(&format!("/api/v1/accounts/relationships?id[]={}", sender.id))
+            .get(&format!(
+                "/api/v1/accounts/relationships?id[]={}",
+                sender.id
+            ))
             .await;
         rel[0][key].clone()
     }
@@ -820,7 +858,9 @@ impl<'a> Run<'a> {
     }
 
     async fn my_status(&self, key: &str) -> Value {
-        let (_, s) = self.get(&format!("/api/v1/statuses/{}", self.status_id)).await;
+        let (_, s) = self
+            .get(&format!("/api/v1/statuses/{}", self.status_id))
+            .await;
         s[key].clone()
     }
 
@@ -839,10 +879,16 @@ impl<'a> Run<'a> {
                 };
                 let (_, s) = self.get(&format!("/api/v1/statuses/{id}")).await;
                 let (_, feed) = self.get("/api/v1/timelines/home").await;
-                let in_home = feed.as_array().expect(&feed.to_string()).iter()
+                let in_home = feed
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{feed}"))
+                    .iter()
                     .any(|s| s["id"] == id || s["reblog"]["id"] == id);
+                // A reply to her status is threaded under it.
+                let replies_to_her = self.object()["inReplyTo"] == self.status_uri.as_str();
                 s["visibility"] == visibility
                     && s["content"].as_str().unwrap_or_default().contains(contains)
+                    && (!replies_to_her || s["in_reply_to_id"] == self.status_id.as_str())
                     && (!home || in_home)
                     && (!mention || self.notified("mention", &id).await)
             }
@@ -894,7 +940,9 @@ impl<'a> Run<'a> {
             Effect::Ignored => {
                 let (_, list) = self.get("/api/v1/notifications").await;
                 let embedded = self.load(self.case.fixture)["object"].is_object();
-                list.as_array().expect(&list.to_string()).is_empty()
+                list.as_array()
+                    .unwrap_or_else(|| panic!("{list}"))
+                    .is_empty()
                     && self.my_status("favourites_count").await == 0
                     && self.my_status("reblogs_count").await == 0
                     && !(embedded && self.stored(&uri).await.is_some())
@@ -976,7 +1024,10 @@ db_test!(corpus_threads, |app: TestApp| corpus(app, "threads/"));
 /// Every activity fixture of the corpus has a case here.
 #[test]
 fn every_activity_fixture_has_a_case() {
-    let dir = format!("{}/../federation/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/../federation/tests/fixtures",
+        env!("CARGO_MANIFEST_DIR")
+    );
     for server in std::fs::read_dir(&dir).unwrap() {
         let server = server.unwrap().path();
         for file in std::fs::read_dir(&server).unwrap() {

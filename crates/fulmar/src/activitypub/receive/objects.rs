@@ -136,7 +136,9 @@ pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
     }
     let doc = object_doc(r).await?;
     if is_poll_vote(&doc.obj) {
-        return Err(ignored("a vote in a poll, and Fulmar has no polls of its own"));
+        return Err(ignored(
+            "a vote in a poll, and Fulmar has no polls of its own",
+        ));
     }
     if let Some(existing) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? {
         if existing.deleted_at.is_some() {
