@@ -395,6 +395,11 @@ const CASES: &[Case] = &[
             contains: "fewer typos",
         },
     ),
+    case(
+        "mastodon/note.json",
+        &MASTODON,
+        shown("public", "hello", true, true),
+    ),
     // GoToSocial.
     requested(
         "gotosocial/accept_id_only.json",
@@ -425,6 +430,11 @@ const CASES: &[Case] = &[
         Some(Effect::Favourites(1)),
         Effect::Favourites(0),
     ),
+    case(
+        "gotosocial/note.json",
+        &GOTOSOCIAL,
+        shown("public", "hello world", true, true),
+    ),
     // Akkoma.
     case(
         "akkoma/create_note.json",
@@ -450,6 +460,11 @@ const CASES: &[Case] = &[
         &[Seed::Object],
         Some(Effect::Reblogs(1)),
         Effect::Reblogs(0),
+    ),
+    case(
+        "akkoma/note.json",
+        &AKKOMA,
+        shown("direct", "just between us", false, true),
     ),
     // Lemmy.
     case(
@@ -487,6 +502,11 @@ const CASES: &[Case] = &[
         None,
         Effect::Ignored,
     ),
+    case(
+        "lemmy/page.json",
+        &LEMMY,
+        shown("public", "Rust 1.80 released", true, false),
+    ),
     // Misskey.
     requested("misskey/accept_follow.json", &MISSKEY, Effect::Following),
     case("misskey/announce.json", &MISSKEY, Effect::Reblogs(1)),
@@ -503,6 +523,12 @@ const CASES: &[Case] = &[
         Effect::Favourites(1),
     ),
     case("misskey/like_unicode.json", &MISSKEY, Effect::Favourites(1)),
+    // Followers in `to`, Public in `cc`: unlisted.
+    case(
+        "misskey/note.json",
+        &MISSKEY,
+        shown("unlisted", "quoting this", true, false),
+    ),
     // Pixelfed.
     // Remote attachments are not stored yet (the two images are dropped).
     case(
@@ -512,6 +538,11 @@ const CASES: &[Case] = &[
     ),
     case("pixelfed/follow.json", &PIXELFED, Effect::AcceptSent),
     case("pixelfed/like.json", &PIXELFED, Effect::Favourites(1)),
+    case(
+        "pixelfed/note.json",
+        &PIXELFED,
+        shown("public", "Harbour at dawn", true, false),
+    ),
     // Pleroma.
     case("pleroma/follow.json", &PLEROMA, Effect::AcceptSent),
     seeded(
@@ -520,6 +551,11 @@ const CASES: &[Case] = &[
         &[Seed::Fixture("pleroma/follow.json")],
         Some(Effect::AcceptSent),
         Effect::NoFollowers,
+    ),
+    case(
+        "pleroma/note.json",
+        &PLEROMA,
+        shown("direct", "Direct to you", false, true),
     ),
     // Threads.
     requested("threads/accept_follow.json", &THREADS, Effect::Following),
@@ -535,6 +571,11 @@ const CASES: &[Case] = &[
         Some(shown("public", "welcome aboard", true, true)),
         Effect::Gone,
     ),
+    case(
+        "threads/note.json",
+        &THREADS,
+        shown("public", "Hello, fediverse", true, false),
+    ),
 ];
 
 /// Object types the peer serves at their ids when a fixture embeds them.
@@ -546,6 +587,22 @@ fn fixture_text(path: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// An activity as is; an object wrapped in the Create its author would send.
+fn as_activity(doc: Value) -> Value {
+    if doc.get("actor").is_some() && doc.get("object").is_some() {
+        return doc;
+    }
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#create", doc["id"].as_str().unwrap()),
+        "type": "Create",
+        "actor": doc["attributedTo"],
+        "to": doc["to"],
+        "cc": doc["cc"],
+        "object": doc,
+    })
 }
 
 /// Polls `check` every 50 ms for up to 10 s; panics with `what` when it never holds.
@@ -701,7 +758,7 @@ impl<'a> Run<'a> {
 
     /// The account here of the fixture's sender (fetched on first use).
     async fn sender(&self) -> AccountRow {
-        let activity = self.load(self.case.fixture);
+        let activity = self.activity();
         fulmar::core::resolve::resolve_actor_url(&self.fulmar.app, &self.signer(&activity).id)
             .await
             .expect("resolve the sender")
@@ -758,25 +815,17 @@ impl<'a> Run<'a> {
         assert_eq!(code, 202, "{}: {body}", self.case.fixture);
     }
 
+    /// The fixture as delivered: an activity as is, an object in a Create.
+    fn activity(&self) -> Value {
+        as_activity(self.load(self.case.fixture))
+    }
+
     fn seed(&self, seed: &Seed) -> Value {
-        let fixture = self.load(self.case.fixture);
-        let doc = match seed {
-            Seed::Fixture(path) => self.load(path),
-            Seed::CreateOfObject => fixture["object"].clone(),
-            Seed::Object => return fixture["object"].clone(),
-        };
-        if doc.get("actor").is_some() && doc.get("object").is_some() {
-            return doc;
+        match seed {
+            Seed::Fixture(path) => as_activity(self.load(path)),
+            Seed::CreateOfObject => as_activity(self.activity()["object"].clone()),
+            Seed::Object => self.activity()["object"].clone(),
         }
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{}#create", doc["id"].as_str().unwrap()),
-            "type": "Create",
-            "actor": doc["attributedTo"],
-            "to": doc["to"],
-            "cc": doc["cc"],
-            "object": doc,
-        })
     }
 
     /// Waits until the inbox queue is empty, and fails when a job died or is waiting
@@ -818,7 +867,7 @@ impl<'a> Run<'a> {
     /// The object the fixture is about: its object, or for an Announce of a Create
     /// (Lemmy's communities) the created object.
     fn object(&self) -> Value {
-        let fixture = self.load(self.case.fixture);
+        let fixture = self.activity();
         let object = &fixture["object"];
         if object["type"] == "Create" {
             object["object"].clone()
@@ -911,7 +960,7 @@ impl<'a> Run<'a> {
             }
             Effect::Gone => self.stored(&uri).await.is_none(),
             Effect::AcceptSent => {
-                let fixture = self.load(self.case.fixture);
+                let fixture = self.activity();
                 let follow = if fixture["type"] == "Follow" {
                     fixture
                 } else {
@@ -939,7 +988,7 @@ impl<'a> Run<'a> {
             Effect::NoFollowers => self.followers().await == 0,
             Effect::Ignored => {
                 let (_, list) = self.get("/api/v1/notifications").await;
-                let embedded = self.load(self.case.fixture)["object"].is_object();
+                let embedded = self.activity()["object"].is_object();
                 list.as_array()
                     .unwrap_or_else(|| panic!("{list}"))
                     .is_empty()
@@ -977,7 +1026,7 @@ async fn run_case(fulmar: &TestApp, case: &Case, n: usize) {
     } else {
         None
     };
-    let activity = run.load(case.fixture);
+    let activity = run.activity();
     run.send(&activity).await;
     run.expect(case.effect, "").await;
     if let Some(id) = gone_id {
@@ -1021,9 +1070,10 @@ db_test!(corpus_pixelfed, |app: TestApp| corpus(app, "pixelfed/"));
 db_test!(corpus_pleroma, |app: TestApp| corpus(app, "pleroma/"));
 db_test!(corpus_threads, |app: TestApp| corpus(app, "threads/"));
 
-/// Every activity fixture of the corpus has a case here.
+/// Every fixture of the corpus is used: delivered (activities and objects) or served
+/// as an actor.
 #[test]
-fn every_activity_fixture_has_a_case() {
+fn every_fixture_is_used() {
     let dir = format!(
         "{}/../federation/tests/fixtures",
         env!("CARGO_MANIFEST_DIR")
@@ -1032,17 +1082,19 @@ fn every_activity_fixture_has_a_case() {
         let server = server.unwrap().path();
         for file in std::fs::read_dir(&server).unwrap() {
             let path = file.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            let doc: Value = serde_json::from_str(&text).unwrap();
-            let is_activity = doc.get("actor").is_some() && doc.get("object").is_some();
             let name = format!(
                 "{}/{}",
                 server.file_name().unwrap().to_string_lossy(),
                 path.file_name().unwrap().to_string_lossy()
             );
+            let served = |spec: &ActorSpec| {
+                spec.doc == Some(name.as_str()) || spec.key_doc.is_some_and(|(_, d)| d == name)
+            };
             assert!(
-                !is_activity || CASES.iter().any(|c| c.fixture == name),
-                "{name} has no case"
+                CASES
+                    .iter()
+                    .any(|c| c.fixture == name || c.server.actors.iter().any(served)),
+                "{name} is neither delivered nor served"
             );
         }
     }
