@@ -764,8 +764,39 @@ impl<'a> Run<'a> {
             .expect("resolve the sender")
     }
 
+    /// The sender's account as the API shows it, read from the fixture's actor
+    /// document: name, handle, locked, group.
+    async fn check_sender(&self, sender: &AccountRow) {
+        let spec = self
+            .case
+            .server
+            .actors
+            .iter()
+            .find(|a| self.rewrite(a.url) == sender.uri);
+        let Some(path) = spec.and_then(|a| a.doc) else {
+            return;
+        };
+        let doc = self.load(path);
+        let (code, account) = self.get(&format!("/api/v1/accounts/{}", sender.id)).await;
+        assert_eq!(code, 200, "{account}");
+        let expected = json!({
+            "display_name": doc["name"],
+            "acct": format!("{}@{}", doc["preferredUsername"].as_str().unwrap(), self.peer.host),
+            "locked": doc["manuallyApprovesFollowers"].as_bool().unwrap_or(false),
+            "group": doc["type"] == "Group",
+        });
+        let actual = json!({
+            "display_name": account["display_name"],
+            "acct": account["acct"],
+            "locked": account["locked"],
+            "group": account["group"],
+        });
+        assert_eq!(actual, expected, "{path}");
+    }
+
     async fn setup(&mut self) {
         let sender = self.sender().await;
+        self.check_sender(&sender).await;
         match self.case.setup {
             Setup::Follows => {
                 fulmar_store::relationships::follow(
