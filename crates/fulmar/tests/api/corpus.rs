@@ -1020,12 +1020,21 @@ impl<'a> Run<'a> {
             Effect::Ignored => {
                 let (_, list) = self.get("/api/v1/notifications").await;
                 let embedded = self.activity()["object"].is_object();
+                // A status named by id (Lemmy's voted post) may be stored, uncounted.
+                let untouched = match self.stored(&uri).await {
+                    Some(_) if embedded => false,
+                    Some(id) => {
+                        let (_, s) = self.get(&format!("/api/v1/statuses/{id}")).await;
+                        s["favourites_count"] == 0 && s["reblogs_count"] == 0
+                    }
+                    None => true,
+                };
                 list.as_array()
                     .unwrap_or_else(|| panic!("{list}"))
                     .is_empty()
                     && self.my_status("favourites_count").await == 0
                     && self.my_status("reblogs_count").await == 0
-                    && !(embedded && self.stored(&uri).await.is_some())
+                    && untouched
             }
         }
     }
