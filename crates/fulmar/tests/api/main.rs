@@ -6,7 +6,7 @@ mod accounts;
 mod admin_cli;
 mod authorized_fetch;
 mod collections;
-mod corpus_replay;
+mod corpus;
 mod discovery;
 mod domain_blocks;
 mod fedclient;

@@ -109,6 +109,17 @@ impl Peer {
         actor
     }
 
+    /// Registers `actor` under its name as is, for actors whose id or key id is not
+    /// the `/users/NAME` shape (documents published by the test): WebFinger answers
+    /// with its id.
+    pub fn register(&self, actor: &PeerActor) {
+        self.inner
+            .lock()
+            .unwrap()
+            .actors
+            .insert(actor.name.clone(), actor.clone());
+    }
+
     /// Replaces an actor's key (a rotation): documents serve the new key from now on.
     pub fn rotate_key(&self, name: &str) -> PeerActor {
         self.actor(name)

@@ -135,6 +135,11 @@ pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
         return Ok(());
     }
     let doc = object_doc(r).await?;
+    if is_poll_vote(&doc.obj) {
+        return Err(ignored(
+            "a vote in a poll, and Fulmar has no polls of its own",
+        ));
+    }
     if let Some(existing) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? {
         if existing.deleted_at.is_some() {
             return Err(ignored("the status was deleted"));
@@ -163,6 +168,16 @@ pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
         }
     }
     distribute(r.app, &r.actor, &status).await
+}
+
+/// Whether an object is a vote in a poll: Mastodon sends each choice as a Note with the
+/// option as its `name`, no content, replying to the poll. Without this check such a
+/// vote was stored as an empty reply to the local status it answers.
+fn is_poll_vote(obj: &fulmar_federation::from_activitypub::RemoteObject) -> bool {
+    obj.kind == "Note"
+        && obj.name.is_some()
+        && obj.in_reply_to.is_some()
+        && obj.content.as_deref().is_none_or(str::is_empty)
 }
 
 /// Notifies the mentioned local accounts and fills home feeds.

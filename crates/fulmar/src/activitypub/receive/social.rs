@@ -366,9 +366,16 @@ pub async fn announce(r: &Received<'_>) -> ReceiveResult<()> {
     if remote::status_by_uri(db, id).await?.is_some() {
         return Ok(());
     }
-    let object = a
-        .object_id
+    // A Lemmy community (FEP-1b12) announces the activities of its members, a Create
+    // embedding the post rather than the post itself: what it boosts is the created
+    // object. The object is fetched from its origin below, like any announced one.
+    let created = match a.object.get("type").and_then(Value::as_str) {
+        Some("Create") => id_of(&a.object["object"]),
+        _ => None,
+    };
+    let object = created
         .as_deref()
+        .or(a.object_id.as_deref())
         .ok_or_else(|| invalid("an Announce needs an object"))?;
     // As Mastodon, keep only what concerns someone here: a boost of one of our
     // posts, or by an account someone here follows. Checked before any fetch.
