@@ -6,7 +6,6 @@ use std::time::SystemTime;
 
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use fulmar_federation::signatures::sign_request;
-use fulmar_store::relationships::{self, NewFollowRow};
 use serde_json::{json, Value};
 
 use crate::db_test;
@@ -67,21 +66,7 @@ async fn authorized_fetch(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    relationships::follow(
-        db,
-        &NewFollowRow {
-            id: fulmar::core::ids::next_id(),
-            account_id: bob_row.id,
-            target_account_id: alice.id,
-            uri: None,
-            show_reblogs: true,
-            notify: false,
-            languages: None,
-            created_at: fulmar::core::time::now_ms(),
-        },
-    )
-    .await
-    .unwrap();
+    crate::helpers::follow_directly(db, bob_row.id, alice.id).await;
 
     let mut urls = Vec::new();
     for visibility in ["public", "unlisted", "private"] {

@@ -9,7 +9,6 @@
 //! The cases are one table: a row per fixture with the servers' URL substitutions, what
 //! must exist before (a follow, earlier activities) and the expected effect.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use fulmar_store::accounts::AccountRow;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::TestApp;
+use crate::helpers::{eventually, follow_directly, TestApp};
 use crate::peer::{free_port, Peer, PeerActor};
 
 /// A remote actor of a fixture server: where it lives, its preferred username, and
@@ -605,22 +604,6 @@ fn as_activity(doc: Value) -> Value {
     })
 }
 
-/// Polls `check` every 50 ms for up to 10 s; panics with `what` when it never holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// One case being run: a fresh peer and a fresh local user on the shared Fulmar.
 struct Run<'a> {
     case: &'a Case,
@@ -799,21 +782,7 @@ impl<'a> Run<'a> {
         self.check_sender(&sender).await;
         match self.case.setup {
             Setup::Follows => {
-                fulmar_store::relationships::follow(
-                    &self.fulmar.app.db,
-                    &fulmar_store::relationships::NewFollowRow {
-                        id: fulmar::core::ids::next_id(),
-                        account_id: self.user.id,
-                        target_account_id: sender.id,
-                        uri: None,
-                        show_reblogs: true,
-                        notify: false,
-                        languages: None,
-                        created_at: 0,
-                    },
-                )
-                .await
-                .unwrap();
+                follow_directly(&self.fulmar.app.db, self.user.id, sender.id).await;
             }
             Setup::Requested => {
                 let (code, rel) = self

@@ -2,7 +2,6 @@
 //! two Fulmar servers on loopback in development mode, plus small "peers" written
 //! here that misbehave on purpose. Every connection goes to 127.0.0.1 only.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -13,47 +12,9 @@ use axum::Router;
 use fulmar_federation::client::{Client, ClientConfig, ClientError};
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp};
-
-/// Writes one test per database; the body gets the backend and starts its own servers.
-macro_rules! fed_test {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if crate::helpers::postgres_url().is_none() {
-                    return;
-                }
-                ($body)(Backend::Postgres).await;
-            }
-        }
-    };
-}
-
-/// A free loopback port: bind to port 0, read the port, let it go.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().unwrap().port()
-}
-
-/// A Fulmar server in development mode that calls itself `127.0.0.1:PORT`.
-async fn dev_server(backend: Backend) -> TestApp {
-    let port = free_port();
-    TestApp::spawn_with(backend, move |c| {
-        c.listen = SocketAddr::from(([127, 0, 0, 1], port));
-        c.domain = format!("127.0.0.1:{port}");
-        c.dev_insecure = true;
-    })
-    .await
-    .expect("server")
-}
+use crate::fed_test;
+use crate::helpers::TestApp;
+use crate::peer::dev_server;
 
 fn dev_client() -> Client {
     Client::new(ClientConfig::new("http://fulmar.test", true)).unwrap()

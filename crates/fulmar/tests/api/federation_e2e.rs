@@ -21,32 +21,11 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::fed_test;
 use crate::helpers::{send, Backend, TestApp};
 
 /// How long any one cross-server effect may take before the test gives up.
 const WAIT: Duration = Duration::from_secs(15);
-
-/// Writes one test per database; the body gets the backend and starts its own servers.
-macro_rules! e2e_test {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if crate::helpers::postgres_url().is_none() {
-                    return;
-                }
-                ($body)(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 /// A random address in 127.0.0.0/8 whose port 80 is free right now.
 fn free_loopback_address() -> Option<Ipv4Addr> {
@@ -558,7 +537,7 @@ async fn follow_post_interact_edit_delete_unfollow_block(backend: Backend) {
     .await;
 }
 
-e2e_test!(
+fed_test!(
     follow_post_interact_edit_delete_unfollow_block,
     follow_post_interact_edit_delete_unfollow_block
 );
@@ -616,7 +595,7 @@ async fn followers_only_posts_stay_with_followers(backend: Backend) {
     assert_eq!(own.visibility, "private");
 }
 
-e2e_test!(
+fed_test!(
     followers_only_posts_stay_with_followers,
     followers_only_posts_stay_with_followers
 );
@@ -720,7 +699,7 @@ async fn locked_accounts_decide_follow_requests(backend: Backend) {
     assert_eq!(followers, vec![alice.uri.clone()]);
 }
 
-e2e_test!(
+fed_test!(
     locked_accounts_decide_follow_requests,
     locked_accounts_decide_follow_requests
 );

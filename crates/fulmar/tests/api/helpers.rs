@@ -355,3 +355,69 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, body)
 }
+
+/// Writes one test per database for tests that start their own servers (several, or
+/// with a special configuration): the body gets the backend. The PostgreSQL half
+/// follows [`postgres_url`]'s rules.
+#[macro_export]
+macro_rules! fed_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::postgres_url().is_none() {
+                    return;
+                }
+                ($body)($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Polls `check` every 50 ms for up to 10 s (federation effects arrive through the
+/// queue, a moment after the request); panics with `what` when it never holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Stores `follower` following `target` directly, as if a follow had been accepted,
+/// for tests about what a follow leads to rather than how it is made.
+pub async fn follow_directly(db: &Db, follower: i64, target: i64) {
+    fulmar_store::relationships::follow(
+        db,
+        &fulmar_store::relationships::NewFollowRow {
+            id: fulmar::core::ids::next_id(),
+            account_id: follower,
+            target_account_id: target,
+            uri: None,
+            show_reblogs: true,
+            notify: false,
+            languages: None,
+            created_at: fulmar::core::time::now_ms(),
+        },
+    )
+    .await
+    .expect("store a follow");
+}

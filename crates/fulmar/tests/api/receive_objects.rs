@@ -33,21 +33,7 @@ impl World {
             .await
             .expect("resolve bob");
         // Stored directly: following through the API is another part of the inbox work.
-        fulmar_store::relationships::follow(
-            &fulmar.app.db,
-            &fulmar_store::relationships::NewFollowRow {
-                id: fulmar::core::ids::next_id(),
-                account_id: alice.id,
-                target_account_id: bob_row.id,
-                uri: None,
-                show_reblogs: true,
-                notify: false,
-                languages: None,
-                created_at: 0,
-            },
-        )
-        .await
-        .unwrap();
+        crate::helpers::follow_directly(&fulmar.app.db, alice.id, bob_row.id).await;
         World {
             fulmar,
             token,

@@ -2,32 +2,13 @@
 //! Announce, Block and actor Update/Delete, from a signing peer on loopback, checked
 //! through the client API and what the peer receives back.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{eventually, follow_directly, Backend, TestApp};
 use crate::peer::{dev_server, Peer, PeerActor};
 
 const ALL: &str = "read write follow";
-
-/// Polls `check` every 50 ms for up to 10 s; panics with `what` when it never holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits until every received activity has been processed.
 async fn drained(fulmar: &TestApp) {
@@ -518,21 +499,7 @@ db_test!(
         let bob_id = w.resolve(&dora_token, &bob).await;
         w.resolve(&dora_token, &carol).await;
         // dora follows bob (as if accepted), so bob's boosts reach her home feed.
-        fulmar_store::relationships::follow(
-            w.fulmar.db(),
-            &fulmar_store::relationships::NewFollowRow {
-                id: fulmar::core::ids::next_id(),
-                account_id: dora.id,
-                target_account_id: bob_id.parse().unwrap(),
-                uri: None,
-                show_reblogs: true,
-                notify: false,
-                languages: None,
-                created_at: 1,
-            },
-        )
-        .await
-        .unwrap();
+        follow_directly(w.fulmar.db(), dora.id, bob_id.parse().unwrap()).await;
 
         let (status, post) = w
             .fulmar
