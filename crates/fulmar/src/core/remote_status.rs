@@ -471,7 +471,11 @@ pub fn new_media(obj: &RemoteObject) -> Vec<NewMedia> {
 async fn media_changed(app: &App, status_id: i64, media: &[NewMedia]) -> ResolveResult<bool> {
     let stored = remote::media_by_status_ids(&app.db, &[status_id]).await?;
     let key = |url: Option<&str>, desc: Option<&str>, meta: &str| {
-        (url.map(str::to_owned), desc.map(str::to_owned), meta.to_owned())
+        (
+            url.map(str::to_owned),
+            desc.map(str::to_owned),
+            meta.to_owned(),
+        )
     };
     let before: Vec<_> = stored
         .iter()

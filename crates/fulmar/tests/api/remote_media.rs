@@ -173,10 +173,7 @@ async fn pixelfed(app: TestApp) {
     let (code, body) = w
         .fulmar
         .api_get(
-            &format!(
-                "/api/v1/accounts/{}/statuses?only_media=true",
-                w.bob_row.id
-            ),
+            &format!("/api/v1/accounts/{}/statuses?only_media=true", w.bob_row.id),
             &w.token,
         )
         .await;
@@ -186,9 +183,10 @@ async fn pixelfed(app: TestApp) {
     assert_eq!(found[0]["uri"], uri);
 }
 
-db_test!(pixelfed_photos_keep_their_images, |app: TestApp| async move {
-    pixelfed(app).await
-});
+db_test!(
+    pixelfed_photos_keep_their_images,
+    |app: TestApp| async move { pixelfed(app).await }
+);
 
 async fn mastodon(app: TestApp) {
     let w = World::start(app).await;
