@@ -280,8 +280,8 @@ pub fn visibility_of(obj: &RemoteObject, author: &AccountRow) -> &'static str {
     ap::visibility(obj, author.followers_url.as_deref())
 }
 
-/// Stores a remote object as a status by `author`, with its mentions, hashtags, title
-/// and poll. Returns the stored row and whether it is new; an object stored already
+/// Stores a remote object as a status by `author`, with its mentions, hashtags, title,
+/// media and poll. Returns the stored row and whether it is new; an object stored already
 /// (by URI) is returned as it is. Nobody is notified here and no feed is touched: that
 /// is for the caller (a pushed `Create` distributes, a fetch does not).
 pub async fn store_remote_object(
@@ -615,6 +615,37 @@ mod tests {
         assert_eq!(poll.tallies, vec![4, 5]);
         assert_eq!(poll.voters_count, Some(7));
         assert_eq!(poll.expires_at, resolve::parse_time("2030-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn media_types_come_from_the_media_type_then_the_as2_type() {
+        assert_eq!(media_type_of("Document", Some("image/gif")), "image");
+        assert_eq!(media_type_of("Document", Some("Video/MP4")), "video");
+        assert_eq!(media_type_of("Image", Some("audio/ogg")), "audio");
+        assert_eq!(media_type_of("Video", None), "video");
+        assert_eq!(
+            media_type_of("Document", Some("application/pdf")),
+            "unknown"
+        );
+        let doc = read_object(&json!({
+            "id": "https://x.example/n/1", "type": "Note",
+            "attributedTo": "https://x.example/users/a",
+            "attachment": [
+                {"type": "Document", "mediaType": "image/png", "url": "https://x.example/1.png",
+                 "width": 400, "height": 200, "focalPoint": [0.0, 1.0]},
+                {"type": "Document", "url": "https://x.example/2.bin"}
+            ]
+        }))
+        .unwrap();
+        let media = new_media(&doc.obj);
+        let meta: Value = serde_json::from_str(&media[0].meta).unwrap();
+        assert_eq!(
+            meta,
+            json!({"original": {"width": 400, "height": 200, "size": "400x200", "aspect": 2.0},
+                   "focus": {"x": 0.0, "y": 1.0}})
+        );
+        assert_eq!(media[1].meta, "{}");
+        assert_eq!(media[1].media_type, "unknown");
     }
 
     #[test]

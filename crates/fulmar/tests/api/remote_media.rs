@@ -123,6 +123,16 @@ impl World {
             .clone()
     }
 
+    /// How many versions the edit history of a status lists.
+    async fn versions(&self, id: &str) -> usize {
+        let (code, body) = self
+            .fulmar
+            .api_get(&format!("/api/v1/statuses/{id}/history"), &self.token)
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body.as_array().unwrap().len()
+    }
+
     fn normalized(&self, v: &Value) -> Value {
         let text = v
             .to_string()
@@ -247,7 +257,7 @@ async fn mastodon(app: TestApp) {
         }),
     );
     updated["updated"] = json!("2026-01-02T05:00:00Z");
-    w.send("Update", updated).await;
+    w.send("Update", updated.clone()).await;
     let status = w.home_status(uri).await;
     assert_eq!(
         urls(&status),
@@ -256,6 +266,13 @@ async fn mastodon(app: TestApp) {
     );
     assert_eq!(status["media_attachments"][0]["description"], "A dog");
     assert!(status["edited_at"].is_string(), "{status}");
+    // The same Update again changes nothing: no new version.
+    let id = status["id"].as_str().unwrap();
+    let versions = w.versions(id).await;
+    assert_eq!(versions, 2);
+    w.send("Update", updated.clone()).await;
+    w.settle().await;
+    assert_eq!(w.versions(id).await, versions);
     // The replaced rows are gone, not only detached.
     let rows = fulmar_store::remote::media_by_status_ids(
         &w.fulmar.app.db,
@@ -282,6 +299,12 @@ async fn capped(app: TestApp) {
         .collect();
     let note = w.note(2, Value::Array(many));
     w.send("Create", note.clone()).await;
+    // A status without media on the same page: the page's media are loaded at once
+    // and each status gets only its own.
+    let plain = w.note(3, Value::Null);
+    w.send("Create", plain.clone()).await;
+    let without = w.home_status(plain["id"].as_str().unwrap()).await;
+    assert_eq!(without["media_attachments"], json!([]), "{without}");
     let status = w.home_status(note["id"].as_str().unwrap()).await;
     let urls = urls(&status);
     assert_eq!(urls.len(), 16, "{status}");
