@@ -317,3 +317,108 @@ db_test!(
     at_most_sixteen_attachments_are_kept,
     |app: TestApp| async move { capped(app).await }
 );
+
+fn publish(s: &fulmar_store::statuses::NewStatus) -> fulmar_store::status_actions::Publish<'_> {
+    fulmar_store::status_actions::Publish {
+        status: s,
+        mentions: &[],
+        tags: &[],
+        counts_for_author: true,
+        counts_as_reply: false,
+    }
+}
+
+/// A status stored with media and a poll is stored whole or not at all: when the poll
+/// cannot be written, neither the status nor its media are.
+async fn atomic(app: TestApp) {
+    use fulmar::core::ids::next_id;
+    use fulmar_store::remote::{NewMedia, RemotePoll};
+    use fulmar_store::status_actions::publish_with;
+    use fulmar_store::statuses::NewStatus;
+
+    let (alice, _) = app.user_with_token("alice", "read").await;
+    let status = |n: i64| NewStatus {
+        id: next_id(),
+        uri: format!("https://x.example/n/{n}"),
+        url: None,
+        account_id: alice.id,
+        in_reply_to_id: None,
+        in_reply_to_account_id: None,
+        in_reply_to_uri: None,
+        reblog_of_id: None,
+        content: "<p>hi</p>".into(),
+        text: None,
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility: "public".into(),
+        language: None,
+        context_uri: None,
+        local: false,
+        application_id: None,
+        created_at: 1_000,
+    };
+    let media = |url: &str| NewMedia {
+        id: next_id(),
+        media_type: "image".into(),
+        content_type: Some("image/png".into()),
+        remote_url: url.into(),
+        description: Some("alt".into()),
+        blurhash: None,
+        meta: "{}".into(),
+    };
+    let poll = RemotePoll {
+        id: next_id(),
+        account_id: alice.id,
+        multiple: false,
+        options: vec!["a".into(), "b".into()],
+        tallies: vec![1, 2],
+        voters_count: Some(3),
+        expires_at: None,
+    };
+    let first = status(1);
+    publish_with(
+        &app.app.db,
+        &publish(&first),
+        &[media("https://x.example/1.png")],
+        Some(&poll),
+    )
+    .await
+    .unwrap();
+    let row = fulmar_store::statuses::by_id(&app.app.db, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.poll_id, Some(poll.id));
+    // The same poll id again fails, after the status and its media were written.
+    let second = status(2);
+    let failed = publish_with(
+        &app.app.db,
+        &publish(&second),
+        &[media("https://x.example/2.png")],
+        Some(&poll),
+    )
+    .await;
+    assert!(failed.is_err());
+    assert!(fulmar_store::statuses::by_id(&app.app.db, second.id)
+        .await
+        .unwrap()
+        .is_none());
+    let stored = fulmar_store::remote::media_by_status_ids(&app.app.db, &[first.id, second.id])
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].remote_url.as_deref(),
+        Some("https://x.example/1.png")
+    );
+    let alice_now = fulmar_store::accounts::by_id(&app.app.db, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice_now.statuses_count, 1);
+}
+
+db_test!(
+    a_status_is_stored_with_its_media_and_poll_or_not_at_all,
+    |app: TestApp| async move { atomic(app).await }
+);
