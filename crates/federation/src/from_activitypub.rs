@@ -101,6 +101,34 @@ pub struct RemoteObject {
     pub context: Option<String>,
     pub conversation: Option<String>,
     pub quote: Option<String>,
+    /// Media attached to the object (`attachment` entries other than fields), at most
+    /// [`MAX_ATTACHMENTS`], in the order sent.
+    pub attachments: Vec<RemoteAttachment>,
+}
+
+/// How many attachments of one object are kept; the rest are ignored. Mastodon also
+/// bounds what it keeps of a received status (`ACTIVITYPUB_STATUS_ATTACHMENT_MAX`)
+/// above the 4 its own users may attach; 16 leaves room for Pixelfed albums and
+/// Misskey notes while keeping one object from carrying hundreds.
+pub const MAX_ATTACHMENTS: usize = 16;
+
+/// A media attachment of an object (a Document, Image, Video or Audio entry of
+/// `attachment`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteAttachment {
+    /// The http(s) URL of the file.
+    pub url: String,
+    /// The AS2 type as sent: Document, Image, Video, Audio (or another, kept as is).
+    pub kind: String,
+    /// `mediaType` of the attachment (or of the chosen Link).
+    pub media_type: Option<String>,
+    /// `name`: the alt text.
+    pub name: Option<String>,
+    pub blurhash: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Mastodon's `focalPoint`: [x, y], each from -1.0 to 1.0.
+    pub focal_point: Option<(f64, f64)>,
 }
 
 impl RemoteObject {
@@ -360,7 +388,81 @@ pub fn parse_object(v: &Value) -> Result<RemoteObject, ParseError> {
         context: id_prop(o, "context"),
         conversation: str_of(o, "conversation"),
         quote,
+        attachments: parse_attachments(o.get("attachment")),
     })
+}
+
+/// The media entries of an `attachment` property: a single object or an array. Fields
+/// (`PropertyValue`), Links to pages and entries without an http(s) URL are skipped,
+/// since a client would be handed that URL to load (a `javascript:` one would be a
+/// script).
+pub fn parse_attachments(v: Option<&Value>) -> Vec<RemoteAttachment> {
+    many(v)
+        .into_iter()
+        .filter_map(|a| parse_attachment(a.as_object()?))
+        .take(MAX_ATTACHMENTS)
+        .collect()
+}
+
+fn parse_attachment(a: &Map<String, Value>) -> Option<RemoteAttachment> {
+    let kind = type_of(a).unwrap_or_else(|| "Document".to_owned());
+    if kind == "PropertyValue" || kind == "Hashtag" || kind == "Mention" {
+        return None;
+    }
+    let (url, link_media_type) = attachment_url(a.get("url").or_else(|| a.get("href")))?;
+    let media_type = str_of(a, "mediaType").or(link_media_type);
+    // A Link whose media type is a web page is a link, not media.
+    if kind == "Link" && media_type.as_deref().is_none_or(|m| m.starts_with("text/")) {
+        return None;
+    }
+    let dimension = |k: &str| {
+        a.get(k)
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+            .filter(|n| *n > 0 && *n < 1_000_000)
+    };
+    let focal_point = match a.get("focalPoint") {
+        Some(Value::Array(xy)) if xy.len() == 2 => match (xy[0].as_f64(), xy[1].as_f64()) {
+            (Some(x), Some(y)) if x.is_finite() && y.is_finite() => {
+                Some((x.clamp(-1.0, 1.0), y.clamp(-1.0, 1.0)))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    Some(RemoteAttachment {
+        url,
+        kind,
+        media_type,
+        name: str_of(a, "name").filter(|n| !n.trim().is_empty()),
+        blurhash: str_of(a, "blurhash").filter(|b| !b.is_empty() && b.len() <= 100),
+        width: dimension("width"),
+        height: dimension("height"),
+        focal_point,
+    })
+}
+
+/// The file URL of an attachment's `url`: a string, a Link, or an array of Links (as
+/// PeerTube sends, where the first non-HTML http(s) one is the file), with the Link's
+/// `mediaType`.
+fn attachment_url(v: Option<&Value>) -> Option<(String, Option<String>)> {
+    let candidates: Vec<(String, Option<String>)> = many(v)
+        .into_iter()
+        .filter_map(|item| match item {
+            Value::String(s) => Some((s.clone(), None)),
+            Value::Object(o) => Some((
+                str_of(o, "href").or_else(|| str_of(o, "url"))?,
+                str_of(o, "mediaType"),
+            )),
+            _ => None,
+        })
+        .filter(|(u, _)| http_url(u))
+        .collect();
+    let is_page = |m: &Option<String>| m.as_deref().is_some_and(|m| m.starts_with("text/html"));
+    candidates
+        .iter()
+        .find(|(_, m)| !is_page(m))
+        .or(candidates.first())
+        .cloned()
 }
 
 /// Whether an addressing entry means "public" (`as:Public` and its compact forms).

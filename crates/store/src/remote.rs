@@ -221,6 +221,41 @@ pub struct PollRow {
     pub expires_at: Option<i64>,
 }
 
+/// Inserts a new poll for a status and links the status to it, inside a transaction
+/// `$tx` (shared by [`upsert_poll`] and `status_actions::publish_with`, so that both
+/// run the same SQL).
+macro_rules! insert_poll {
+    ($tx:expr, $status_id:expr, $poll:expr, $now:expr) => {{
+        let poll: &$crate::remote::RemotePoll = $poll;
+        let options = serde_json::to_string(&poll.options).unwrap_or_else(|_| "[]".into());
+        let tallies = serde_json::to_string(&poll.tallies).unwrap_or_else(|_| "[]".into());
+        let votes: i64 = poll.tallies.iter().sum();
+        sqlx::query(
+            "INSERT INTO polls (id, status_id, account_id, multiple, options, cached_tallies, \
+             votes_count, voters_count, expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(poll.id)
+        .bind($status_id)
+        .bind(poll.account_id)
+        .bind(poll.multiple)
+        .bind(&options)
+        .bind(&tallies)
+        .bind(votes)
+        .bind(poll.voters_count)
+        .bind(poll.expires_at)
+        .bind($now)
+        .execute($tx)
+        .await?;
+        sqlx::query("UPDATE statuses SET poll_id = $2 WHERE id = $1")
+            .bind($status_id)
+            .bind(poll.id)
+            .execute($tx)
+            .await?;
+    }};
+}
+pub(crate) use insert_poll;
+
 /// Stores the poll of a remote status, or refreshes the stored one (options, counts,
 /// end); links the status to it.
 pub async fn upsert_poll(db: &Db, status_id: i64, poll: &RemotePoll, now: i64) -> Result<()> {
@@ -244,27 +279,7 @@ pub async fn upsert_poll(db: &Db, status_id: i64, poll: &RemotePoll, now: i64) -
             .await?
             .rows_affected();
         if updated == 0 {
-            sqlx::query(
-                "INSERT INTO polls (id, status_id, account_id, multiple, options, cached_tallies, \
-                 votes_count, voters_count, expires_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)")
-                .bind(poll.id)
-                .bind(status_id)
-                .bind(poll.account_id)
-                .bind(poll.multiple)
-                .bind(&options)
-                .bind(&tallies)
-                .bind(votes)
-                .bind(poll.voters_count)
-                .bind(poll.expires_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE statuses SET poll_id = $2 WHERE id = $1")
-                .bind(status_id)
-                .bind(poll.id)
-                .execute(&mut *tx)
-                .await?;
+            insert_poll!(&mut *tx, status_id, poll, now);
         }
         tx.commit().await?;
         Ok::<(), crate::StoreError>(())
@@ -282,6 +297,100 @@ pub async fn polls_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<PollRow>> {
              voters_count, expires_at FROM polls WHERE id IN ");
         crate::push_id_list(&mut qb, ids);
         qb.build_query_as::<PollRow>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// A media attachment of a remote status, kept as a link to the file on its server
+/// (nothing is downloaded).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewMedia {
+    pub id: i64,
+    /// image, gifv, video, audio or unknown.
+    pub media_type: String,
+    pub content_type: Option<String>,
+    pub remote_url: String,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
+    /// JSON: Mastodon's `meta` (original size, focus).
+    pub meta: String,
+}
+
+/// A stored media attachment.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MediaRow {
+    pub id: i64,
+    pub status_id: Option<i64>,
+    pub media_type: String,
+    pub content_type: Option<String>,
+    pub remote_url: Option<String>,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
+    pub meta: String,
+    pub position: i64,
+}
+
+/// Inserts the media of a status (positions in the order given), inside a transaction
+/// `$tx`; shared by [`replace_media`] and `status_actions::publish_with`.
+macro_rules! insert_media {
+    ($tx:expr, $status_id:expr, $account_id:expr, $media:expr, $now:expr) => {{
+        let media: &[$crate::remote::NewMedia] = $media;
+        for (position, m) in media.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO media_attachments (id, account_id, status_id, media_type, \
+                 content_type, remote_url, description, blurhash, meta, position, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            )
+            .bind(m.id)
+            .bind($account_id)
+            .bind($status_id)
+            .bind(&m.media_type)
+            .bind(&m.content_type)
+            .bind(&m.remote_url)
+            .bind(&m.description)
+            .bind(&m.blurhash)
+            .bind(&m.meta)
+            .bind(position as i64)
+            .bind($now)
+            .execute($tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use insert_media;
+
+/// Replaces the media of a remote status (after an `Update`) in one transaction.
+pub async fn replace_media(
+    db: &Db,
+    status_id: i64,
+    account_id: i64,
+    media: &[NewMedia],
+    now: i64,
+) -> Result<()> {
+    with_pool!(db, pool => {
+        let mut tx = crate::WritePool::begin_write(pool).await?;
+        sqlx::query("DELETE FROM media_attachments WHERE status_id = $1")
+            .bind(status_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_media!(&mut *tx, status_id, account_id, media, now);
+        tx.commit().await?;
+        Ok::<(), crate::StoreError>(())
+    })
+}
+
+/// The media of several statuses at once, ordered by status and position.
+pub async fn media_by_status_ids(db: &Db, status_ids: &[i64]) -> Result<Vec<MediaRow>> {
+    if status_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT id, status_id, media_type, content_type, remote_url, description, blurhash, \
+             meta, CAST(position AS BIGINT) AS position FROM media_attachments WHERE status_id IN ");
+        crate::push_id_list(&mut qb, status_ids);
+        qb.push(" ORDER BY status_id, position, id");
+        qb.build_query_as::<MediaRow>().fetch_all(p).await
     })?;
     Ok(rows)
 }

@@ -59,6 +59,18 @@ const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
 /// updates the counters it affects, in one transaction. A second reblog of the same
 /// status by the same account fails with [`StoreError::Conflict`].
 pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
+    publish_with(db, p, &[], None).await
+}
+
+/// [`publish`] with what only remote statuses bring along: their media attachments
+/// and poll, stored in the same transaction, so that the status is never seen without
+/// them.
+pub async fn publish_with(
+    db: &Db,
+    p: &Publish<'_>,
+    media: &[crate::remote::NewMedia],
+    poll: Option<&crate::remote::RemotePoll>,
+) -> Result<()> {
     let s = p.status;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -119,6 +131,10 @@ pub async fn publish(db: &Db, p: &Publish<'_>) -> Result<()> {
                 .bind(original)
                 .execute(&mut *tx)
                 .await?;
+        }
+        crate::remote::insert_media!(&mut *tx, s.id, s.account_id, media, s.created_at);
+        if let Some(poll) = poll {
+            crate::remote::insert_poll!(&mut *tx, s.id, poll, s.created_at);
         }
         tx.commit().await?;
         Ok::<(), StoreError>(())

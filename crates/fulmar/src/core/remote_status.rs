@@ -10,11 +10,11 @@
 
 use fulmar_federation::from_activitypub::{self as ap, parse_object, ParseError, RemoteObject};
 use fulmar_store::accounts::AccountRow;
-use fulmar_store::remote::{self, RemotePoll};
+use fulmar_store::remote::{self, NewMedia, RemotePoll};
 use fulmar_store::status_actions::{self as actions, NewEdit, NewMention, NewTag, Publish};
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::StoreError;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::formatting::{escape_html, normalize_tag, sanitize};
 use super::ids::{id_at, next_id};
@@ -280,8 +280,8 @@ pub fn visibility_of(obj: &RemoteObject, author: &AccountRow) -> &'static str {
     ap::visibility(obj, author.followers_url.as_deref())
 }
 
-/// Stores a remote object as a status by `author`, with its mentions, hashtags, title
-/// and poll. Returns the stored row and whether it is new; an object stored already
+/// Stores a remote object as a status by `author`, with its mentions, hashtags, title,
+/// media and poll. Returns the stored row and whether it is new; an object stored already
 /// (by URI) is returned as it is. Nobody is notified here and no feed is touched: that
 /// is for the caller (a pushed `Create` distributes, a fetch does not).
 pub async fn store_remote_object(
@@ -341,7 +341,10 @@ pub async fn store_remote_object(
         .collect();
     let tags = new_tags(obj);
     let distributable = visibility == "public" || visibility == "unlisted";
-    let published = actions::publish(
+    let poll = doc.poll.as_ref().map(|p| remote_poll(author.id, p));
+    // The media and the poll go in with the status: a status seen without them for a
+    // moment would show as text only (or `poll: null`) in a client that fetched it then.
+    let published = actions::publish_with(
         &app.db,
         &Publish {
             status: &new,
@@ -350,6 +353,8 @@ pub async fn store_remote_object(
             counts_for_author: visibility != "direct",
             counts_as_reply: distributable,
         },
+        &new_media(obj),
+        poll.as_ref(),
     )
     .await;
     match published {
@@ -366,9 +371,6 @@ pub async fn store_remote_object(
     if obj.kind != "Note" {
         remote::set_object_type(&app.db, id, &obj.kind, obj.name.as_deref()).await?;
     }
-    if let Some(poll) = &doc.poll {
-        store_poll(app, id, author.id, poll).await?;
-    }
     // Accounts it is addressed to without a Mention tag may see it all the same.
     let silent: Vec<(i64, i64)> = addressed_accounts(app, obj)
         .await?
@@ -383,33 +385,107 @@ pub async fn store_remote_object(
     Ok((row, true))
 }
 
+/// A Question's poll as stored.
+fn remote_poll(author_id: i64, poll: &PollSpec) -> RemotePoll {
+    // One choice per voter: the number of voters is the number of votes, when the
+    // Question does not say.
+    let voters_count = poll
+        .voters_count
+        .or_else(|| (!poll.multiple).then(|| poll.tallies.iter().sum()));
+    RemotePoll {
+        id: next_id(),
+        account_id: author_id,
+        multiple: poll.multiple,
+        options: poll.options.clone(),
+        tallies: poll.tallies.clone(),
+        voters_count,
+        expires_at: poll.expires_at,
+    }
+}
+
 async fn store_poll(
     app: &App,
     status_id: i64,
     author_id: i64,
     poll: &PollSpec,
 ) -> ResolveResult<()> {
-    // One choice per voter: the number of voters is the number of votes, when the
-    // Question does not say.
-    let voters_count = poll
-        .voters_count
-        .or_else(|| (!poll.multiple).then(|| poll.tallies.iter().sum()));
-    remote::upsert_poll(
-        &app.db,
-        status_id,
-        &RemotePoll {
-            id: next_id(),
-            account_id: author_id,
-            multiple: poll.multiple,
-            options: poll.options.clone(),
-            tallies: poll.tallies.clone(),
-            voters_count,
-            expires_at: poll.expires_at,
-        },
-        now_ms(),
-    )
-    .await?;
+    remote::upsert_poll(&app.db, status_id, &remote_poll(author_id, poll), now_ms()).await?;
     Ok(())
+}
+
+/// Mastodon's attachment type for a remote file: by its media type when it names one
+/// (a GIF stays an image, as Mastodon only makes gifv of files it converts), else by
+/// the AS2 type; a Document of unknown kind is `unknown`, shown as a link.
+pub fn media_type_of(kind: &str, media_type: Option<&str>) -> &'static str {
+    let major = media_type
+        .and_then(|m| m.split('/').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match major.as_deref() {
+        Some("image") => "image",
+        Some("video") => "video",
+        Some("audio") => "audio",
+        _ => match kind {
+            "Image" => "image",
+            "Video" => "video",
+            "Audio" => "audio",
+            _ => "unknown",
+        },
+    }
+}
+
+/// The media rows of an object's attachments (at most `ap::MAX_ATTACHMENTS`, already
+/// cut by the parser), with Mastodon's `meta`: the original size when the sender gave
+/// it, and the focus point.
+pub fn new_media(obj: &RemoteObject) -> Vec<NewMedia> {
+    obj.attachments
+        .iter()
+        .map(|a| {
+            let mut meta = serde_json::Map::new();
+            if let (Some(w), Some(h)) = (a.width, a.height) {
+                meta.insert(
+                    "original".into(),
+                    json!({
+                        "width": w, "height": h, "size": format!("{w}x{h}"),
+                        "aspect": w as f64 / h as f64,
+                    }),
+                );
+            }
+            if let Some((x, y)) = a.focal_point {
+                meta.insert("focus".into(), json!({"x": x, "y": y}));
+            }
+            NewMedia {
+                id: next_id(),
+                media_type: media_type_of(&a.kind, a.media_type.as_deref()).to_owned(),
+                content_type: a.media_type.clone(),
+                remote_url: a.url.clone(),
+                description: a.name.clone(),
+                blurhash: a.blurhash.clone(),
+                meta: Value::Object(meta).to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Whether the stored media of a status differ from an object's attachments (in
+/// files, order, alt text or focus), so that an `Update` must replace them.
+async fn media_changed(app: &App, status_id: i64, media: &[NewMedia]) -> ResolveResult<bool> {
+    let stored = remote::media_by_status_ids(&app.db, &[status_id]).await?;
+    let key = |url: Option<&str>, desc: Option<&str>, meta: &str| {
+        (
+            url.map(str::to_owned),
+            desc.map(str::to_owned),
+            meta.to_owned(),
+        )
+    };
+    let before: Vec<_> = stored
+        .iter()
+        .map(|m| key(m.remote_url.as_deref(), m.description.as_deref(), &m.meta))
+        .collect();
+    let after: Vec<_> = media
+        .iter()
+        .map(|m| key(Some(&m.remote_url), m.description.as_deref(), &m.meta))
+        .collect();
+    Ok(before != after)
 }
 
 /// What an edit changed.
@@ -436,10 +512,18 @@ pub async fn apply_remote_edit(
     }
     let (content, spoiler_text, sensitive) = shown(doc);
     let language = language_of(doc).or_else(|| status.language.clone());
+    // Changed attachments are an edit too (Mastodon records one for them); the
+    // current list is replaced, earlier versions do not keep theirs.
+    let media = new_media(obj);
+    let media_changed = media_changed(app, status.id, &media).await?;
+    if media_changed {
+        remote::replace_media(&app.db, status.id, author.id, &media, now_ms()).await?;
+    }
     let changed = content != status.content
         || spoiler_text != status.spoiler_text
         || sensitive != status.sensitive
-        || language != status.language;
+        || language != status.language
+        || media_changed;
     let mut edited = Edited {
         changed,
         newly_mentioned: Vec::new(),
@@ -531,6 +615,37 @@ mod tests {
         assert_eq!(poll.tallies, vec![4, 5]);
         assert_eq!(poll.voters_count, Some(7));
         assert_eq!(poll.expires_at, resolve::parse_time("2030-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn media_types_come_from_the_media_type_then_the_as2_type() {
+        assert_eq!(media_type_of("Document", Some("image/gif")), "image");
+        assert_eq!(media_type_of("Document", Some("Video/MP4")), "video");
+        assert_eq!(media_type_of("Image", Some("audio/ogg")), "audio");
+        assert_eq!(media_type_of("Video", None), "video");
+        assert_eq!(
+            media_type_of("Document", Some("application/pdf")),
+            "unknown"
+        );
+        let doc = read_object(&json!({
+            "id": "https://x.example/n/1", "type": "Note",
+            "attributedTo": "https://x.example/users/a",
+            "attachment": [
+                {"type": "Document", "mediaType": "image/png", "url": "https://x.example/1.png",
+                 "width": 400, "height": 200, "focalPoint": [0.0, 1.0]},
+                {"type": "Document", "url": "https://x.example/2.bin"}
+            ]
+        }))
+        .unwrap();
+        let media = new_media(&doc.obj);
+        let meta: Value = serde_json::from_str(&media[0].meta).unwrap();
+        assert_eq!(
+            meta,
+            json!({"original": {"width": 400, "height": 200, "size": "400x200", "aspect": 2.0},
+                   "focus": {"x": 0.0, "y": 1.0}})
+        );
+        assert_eq!(media[1].meta, "{}");
+        assert_eq!(media[1].media_type, "unknown");
     }
 
     #[test]

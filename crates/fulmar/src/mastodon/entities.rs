@@ -88,7 +88,7 @@ pub struct Status {
     pub visibility: String,
     pub sensitive: bool,
     pub spoiler_text: String,
-    pub media_attachments: Vec<Value>,
+    pub media_attachments: Vec<MediaAttachment>,
     pub application: Option<Application>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<Tag>,
@@ -121,6 +121,24 @@ pub struct Status {
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<Value>>,
+}
+
+/// A media attachment of a status. Remote files are not copied here (yet): `url` and
+/// `preview_url` are the file on its own server.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaAttachment {
+    pub id: String,
+    /// image, gifv, video, audio or unknown.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Option<String>,
+    pub preview_url: Option<String>,
+    pub remote_url: Option<String>,
+    pub preview_remote_url: Option<String>,
+    pub text_url: Option<String>,
+    pub meta: Value,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
 }
 
 /// A poll attached to a status.

@@ -9,7 +9,7 @@ use fulmar_store::users::UserRow;
 use serde::Deserialize;
 
 use super::entities::{
-    Account, Application, Field, Mention, Poll, PollOption, Source, Status, Tag,
+    Account, Application, Field, MediaAttachment, Mention, Poll, PollOption, Source, Status, Tag,
 };
 use crate::core::time::rfc3339_ms;
 use crate::core::urls::Urls;
@@ -206,6 +206,18 @@ pub async fn statuses(
         .iter()
         .map(|p| (p.id, poll(p, viewer.is_some())))
         .collect();
+    // Media of the whole page (originals of reblogs included) in one query, in
+    // position order.
+    let status_ids: Vec<i64> = all.iter().map(|s| s.id).collect();
+    let mut media_by: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
+    for m in fulmar_store::remote::media_by_status_ids(db, &status_ids).await? {
+        if let Some(status_id) = m.status_id {
+            media_by
+                .entry(status_id)
+                .or_default()
+                .push(media_attachment(&m));
+        }
+    }
     let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
     for (status_id, name) in tags {
         tags_by.entry(status_id).or_default().push(Tag {
@@ -245,7 +257,7 @@ pub async fn statuses(
             visibility: row.visibility.clone(),
             sensitive: row.sensitive,
             spoiler_text: row.spoiler_text.clone(),
-            media_attachments: Vec::new(),
+            media_attachments: media_by.get(&row.id).cloned().unwrap_or_default(),
             application: row
                 .application_id
                 .filter(|_| viewer == Some(row.account_id))
@@ -293,6 +305,28 @@ pub async fn statuses(
         out.push(entity);
     }
     Ok(out)
+}
+
+/// A stored media attachment as the MediaAttachment entity. Fulmar neither copies nor
+/// proxies remote files yet, so the client loads them from their server: `url` and
+/// `preview_url` are the remote URL (there is no separate preview).
+pub fn media_attachment(row: &fulmar_store::remote::MediaRow) -> MediaAttachment {
+    let meta = serde_json::from_str::<serde_json::Value>(&row.meta)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    MediaAttachment {
+        id: row.id.to_string(),
+        kind: row.media_type.clone(),
+        url: row.remote_url.clone(),
+        preview_url: row.remote_url.clone(),
+        remote_url: row.remote_url.clone(),
+        preview_remote_url: None,
+        text_url: None,
+        meta,
+        description: row.description.clone(),
+        blurhash: row.blurhash.clone(),
+    }
 }
 
 /// A stored poll as the Poll entity. Fulmar does not vote in polls yet, so a viewer

@@ -19,6 +19,7 @@ mod peer;
 mod queue;
 mod receive_objects;
 mod receive_social;
+mod remote_media;
 mod search;
 mod statuses;
 mod timelines;
