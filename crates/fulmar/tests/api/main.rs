@@ -21,4 +21,5 @@ mod receive_objects;
 mod receive_social;
 mod search;
 mod statuses;
+mod threads;
 mod timelines;
