@@ -78,42 +78,59 @@ pub async fn thread_items(
         .await)?)
 }
 
-/// Links replies stored before their parent: statuses whose `in_reply_to_uri` is
-/// `parent_uri` but that have no `in_reply_to_id` get the parent's id and author, and
-/// the parent's `replies_count` counts the public and unlisted ones. Returns how many
-/// were linked.
-pub async fn link_orphans(
+/// Statuses that answer `parent_uri` but are not linked to a stored parent: replies
+/// that arrived before it. At most 1000.
+pub async fn orphans(db: &Db, parent_uri: &str) -> Result<Vec<(i64, bool)>> {
+    Ok(with_pool!(db, p => sqlx::query_as::<_, (i64, bool)>(
+        "SELECT id, (deleted_at IS NULL AND visibility IN ('public', 'unlisted')) FROM statuses \
+         WHERE in_reply_to_uri = $1 AND in_reply_to_id IS NULL ORDER BY id LIMIT 1000")
+        .bind(parent_uri)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// The ids above a status (its parent, the parent's parent ...), at most `max_depth`.
+pub async fn ancestor_ids(db: &Db, status_id: i64, max_depth: i64) -> Result<Vec<i64>> {
+    let sql = "WITH RECURSIVE up(id, depth) AS ( \
+                 SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL \
+                 UNION ALL \
+                 SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id \
+                 WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2 \
+               ) SELECT id FROM up";
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, i64>(sql)
+        .bind(status_id)
+        .bind(max_depth)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// Links a reply stored before its parent to it (parent id and author), and counts it
+/// in the parent's `replies_count` when `counts` (public or unlisted, not deleted).
+pub async fn link_orphan(
     db: &Db,
+    orphan_id: i64,
     parent_id: i64,
     parent_account_id: i64,
-    parent_uri: &str,
-) -> Result<u64> {
-    let counted = with_pool!(db, p => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM statuses WHERE in_reply_to_uri = $1 AND in_reply_to_id IS NULL \
-         AND id <> $2 AND deleted_at IS NULL AND visibility IN ('public', 'unlisted')")
-        .bind(parent_uri)
-        .bind(parent_id)
-        .fetch_one(p)
-        .await)?;
+    counts: bool,
+) -> Result<()> {
     let linked = with_pool!(db, p => sqlx::query(
         "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2 \
-         WHERE in_reply_to_uri = $3 AND in_reply_to_id IS NULL AND id <> $1")
+         WHERE id = $3 AND in_reply_to_id IS NULL")
         .bind(parent_id)
         .bind(parent_account_id)
-        .bind(parent_uri)
+        .bind(orphan_id)
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-    if counted > 0 {
+    if linked > 0 && counts {
         with_pool!(db, p => sqlx::query(
-            "UPDATE statuses SET replies_count = replies_count + $1 WHERE id = $2")
-            .bind(counted)
+            "UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
             .bind(parent_id)
             .execute(p)
             .await
             .map(|_| ()))?;
     }
-    Ok(linked)
+    Ok(())
 }
 
 /// The state of one thread's background fetch.

@@ -62,8 +62,19 @@ pub fn parse_refresh_id(id: &str) -> Option<i64> {
 }
 
 /// Links the replies stored before `parent` arrived (a thread fetched from the
-/// leaves up, or deliveries out of order) to it.
+/// leaves up, or deliveries out of order) to it. A reply that is among the parent's
+/// own ancestors (an `inReplyTo` loop) stays unlinked, so that threads stay trees.
 pub async fn link_orphans(app: &App, parent: &StatusRow) -> fulmar_store::Result<()> {
-    store::link_orphans(&app.db, parent.id, parent.account_id, &parent.uri).await?;
+    let orphans = store::orphans(&app.db, &parent.uri).await?;
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    let above = store::ancestor_ids(&app.db, parent.id, 1000).await?;
+    for (id, counts) in orphans {
+        if id == parent.id || above.contains(&id) {
+            continue;
+        }
+        store::link_orphan(&app.db, id, parent.id, parent.account_id, counts).await?;
+    }
     Ok(())
 }

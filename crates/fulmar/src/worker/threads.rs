@@ -87,6 +87,7 @@ pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
         pages: 0,
         stored: 0,
         root_id: payload.root_id,
+        also: None,
         seen: HashSet::new(),
     };
     let deadline = Duration::from_secs(u64::from(limits.max_seconds));
@@ -98,10 +99,12 @@ pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
         Ok(Err(e)) => tracing::info!(root_id, "fetching a thread: {e}"),
         Err(_) => tracing::info!(root_id, "fetching a thread took too long; stopped"),
     }
-    if let Err(e) =
-        fulmar_store::threads::record_fetch(&shared.app.db, root_id, stored, Some(now_ms())).await
-    {
-        tracing::warn!(root_id, "recording a thread fetch: {e}");
+    for key in std::iter::once(root_id).chain(fetch.also) {
+        if let Err(e) =
+            fulmar_store::threads::record_fetch(&shared.app.db, key, stored, Some(now_ms())).await
+        {
+            tracing::warn!(root_id, "recording a thread fetch: {e}");
+        }
     }
     Outcome::Done
 }
@@ -119,6 +122,8 @@ struct Fetch<'a> {
     stored: i64,
     /// The thread's key in `thread_fetches`.
     root_id: i64,
+    /// The real root found above it, marked as fetched too.
+    also: Option<i64>,
     /// Object and page URLs already looked at, so loops end.
     seen: HashSet<String>,
 }
@@ -152,6 +157,14 @@ impl Fetch<'_> {
                 }
                 None => break,
             }
+        }
+        // The thread is now known by its real root too: mark that key as being fetched,
+        // so that readers opening the thread there do not queue it again.
+        if top.id != self.root_id {
+            let now = now_ms();
+            let cooldown = i64::from(self.limits.cooldown_seconds) * 1000;
+            fulmar_store::threads::claim_fetch(&self.app.db, top.id, now, now - cooldown).await?;
+            self.also = Some(top.id);
         }
         // The whole thread below the root: local roots' replies reach us by delivery.
         if top.local {

@@ -299,6 +299,19 @@ thread_test!(
         assert!(header.contains("retry="), "{header}");
         assert!(ancestors.is_empty() && descendants.is_empty());
         let refresh_id = header.split('"').nth(1).unwrap().to_owned();
+        // Asking again while the fetch is queued or running queues nothing more.
+        let queued = |app: &TestApp| {
+            let db = app.db().clone();
+            async move {
+                fulmar_store::with_pool!(&db, p => sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT status_id, queued_at FROM thread_fetches").fetch_all(p).await)
+                .unwrap()
+            }
+        };
+        let before = queued(&app).await;
+        assert_eq!(before.len(), 1);
+        let _ = context(&app, &token, &id).await;
+        assert!(thread_jobs(&app).await <= 1);
 
         let u = |p: &str| format!("{b}{p}");
         let (ancestors, descendants) =
@@ -316,6 +329,8 @@ thread_test!(
         // Finished: the refresh says so, and another look within the cooldown
         // neither queues a fetch nor sends the header.
         fetch_finished(&app, &u("/notes/a")).await;
+        fetch_finished(&app, &u("/notes/root")).await;
+        let before = queued(&app).await;
         let (status, body) = app
             .api_get(&format!("/api/v1_alpha/async_refreshes/{refresh_id}"), &token)
             .await;
@@ -325,6 +340,7 @@ thread_test!(
         let (header, _, _) = context(&app, &token, &id).await;
         assert_eq!(header, None);
         assert_eq!(thread_jobs(&app).await, 0);
+        assert_eq!(queued(&app).await, before, "the cooldown holds");
         let (status, _) = app
             .api_get("/api/v1_alpha/async_refreshes/nonsense", &token)
             .await;
@@ -462,5 +478,28 @@ thread_test!(
         );
         a.stop().await;
         b.stop().await;
+    }
+);
+
+thread_test!(
+    a_looping_in_reply_to_chain_ends,
+    |backend: Backend| async move {
+        let app = dev_server(backend).await;
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let peer = Peer::start().await;
+        let op = peer.actor("op");
+        let b = peer.base.clone();
+        peer.publish("/notes/x", note(&peer, "/notes/x", &op, Some("/notes/y"), json!({})));
+        peer.publish("/notes/y", note(&peer, "/notes/y", &op, Some("/notes/x"), json!({})));
+        let id = resolve(&app, &token, &format!("{b}/notes/x")).await;
+        let (header, _, _) = context(&app, &token, &id).await;
+        assert!(header.is_some());
+        fetch_finished(&app, &format!("{b}/notes/x")).await;
+        let (_, ancestors, descendants) = context(&app, &token, &id).await;
+        // y was stored as x's reply (x was known); x is not linked below y, so the
+        // thread stays a tree.
+        assert!(ancestors.is_empty(), "{ancestors:?}");
+        assert_eq!(descendants, [format!("{b}/notes/y")]);
+        app.stop().await;
     }
 );
