@@ -57,9 +57,8 @@ pub fn parse_collection_page(doc: &Value) -> ThreadPage {
     let (first, first_page) = match o.get("first") {
         Some(Value::String(url)) if !url.is_empty() => (Some(url.clone()), None),
         Some(page @ Value::Object(p)) => {
-            let has_content = p.contains_key("items")
-                || p.contains_key("orderedItems")
-                || p.contains_key("next");
+            let has_content =
+                p.contains_key("items") || p.contains_key("orderedItems") || p.contains_key("next");
             if has_content {
                 (None, Some(Box::new(parse_collection_page_inner(page))))
             } else {
@@ -194,10 +193,18 @@ mod tests {
             Some(CollectionRef::Url("https://a.example/r".into()))
         );
         assert_eq!(replies_of(&json!({"replies": 3})), None);
-        assert_eq!(context_of(&json!({"context": "tag:a.example,2024:objectId=1"})), None);
+        assert_eq!(
+            context_of(&json!({"context": "tag:a.example,2024:objectId=1"})),
+            None
+        );
         assert_eq!(parse_collection_page(&json!("nope")), ThreadPage::default());
-        let page = parse_collection_page(&json!({"orderedItems": "https://a.example/1", "first": "https://a.example/p1"}));
-        assert_eq!(page.items, vec![ThreadItem::Id("https://a.example/1".into())]);
+        let page = parse_collection_page(
+            &json!({"orderedItems": "https://a.example/1", "first": "https://a.example/p1"}),
+        );
+        assert_eq!(
+            page.items,
+            vec![ThreadItem::Id("https://a.example/1".into())]
+        );
         assert_eq!(page.first.as_deref(), Some("https://a.example/p1"));
     }
 }

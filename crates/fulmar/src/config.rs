@@ -185,22 +185,48 @@ impl Config {
             })?;
         }
         let numbers: [(&'static str, &Option<toml::Value>, &mut u32); 7] = [
-            ("FULMAR_THREAD_MAX_OBJECTS", &file.thread_max_objects, &mut config.threads.max_objects),
-            ("FULMAR_THREAD_MAX_PAGES", &file.thread_max_pages, &mut config.threads.max_pages),
-            ("FULMAR_THREAD_MAX_SECONDS", &file.thread_max_seconds, &mut config.threads.max_seconds),
-            ("FULMAR_THREAD_MAX_DEPTH", &file.thread_max_depth, &mut config.threads.max_depth),
+            (
+                "FULMAR_THREAD_MAX_OBJECTS",
+                &file.thread_max_objects,
+                &mut config.threads.max_objects,
+            ),
+            (
+                "FULMAR_THREAD_MAX_PAGES",
+                &file.thread_max_pages,
+                &mut config.threads.max_pages,
+            ),
+            (
+                "FULMAR_THREAD_MAX_SECONDS",
+                &file.thread_max_seconds,
+                &mut config.threads.max_seconds,
+            ),
+            (
+                "FULMAR_THREAD_MAX_DEPTH",
+                &file.thread_max_depth,
+                &mut config.threads.max_depth,
+            ),
             (
                 "FULMAR_THREAD_COOLDOWN_SECONDS",
                 &file.thread_cooldown_seconds,
                 &mut config.threads.cooldown_seconds,
             ),
-            ("FULMAR_THREAD_PER_HOST", &file.thread_per_host, &mut config.threads.per_host),
-            ("FULMAR_THREAD_JOBS", &file.thread_jobs, &mut config.threads.jobs),
+            (
+                "FULMAR_THREAD_PER_HOST",
+                &file.thread_per_host,
+                &mut config.threads.per_host,
+            ),
+            (
+                "FULMAR_THREAD_JOBS",
+                &file.thread_jobs,
+                &mut config.threads.jobs,
+            ),
         ];
         for (name, from_file, target) in numbers {
-            let text = std::env::var(name)
-                .ok()
-                .or_else(|| from_file.as_ref().map(|v| v.to_string().trim_matches('"').to_owned()));
+            let text = std::env::var(name).ok().or_else(|| {
+                from_file
+                    .as_ref()
+                    .map(|v| v.to_string().trim_matches('"').to_owned())
+            });
             if let Some(text) = text {
                 *target = text.trim().parse().map_err(|_| {
                     ConfigError::new(
@@ -496,6 +522,36 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.setting, "FULMAR_CONFIG");
         assert!(err.to_string().contains("domian"), "{err}");
+    }
+
+    #[test]
+    fn thread_limits_have_defaults_and_come_from_the_file() {
+        if std::env::vars().any(|(k, _)| k.starts_with("FULMAR_THREAD_")) {
+            return; // The environment would win over the file.
+        }
+        let defaults = Config::check(raw()).unwrap().threads;
+        assert_eq!(defaults.max_objects, 100);
+        assert_eq!(defaults.cooldown_seconds, 900);
+        assert_eq!(defaults.per_host, 2);
+        assert_eq!(defaults.jobs, 4);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(&path, "thread_max_objects = 50\nthread_jobs = \"2\"\n").unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!((c.threads.max_objects, c.threads.jobs), (50, 2));
+        assert_eq!(c.threads.max_pages, defaults.max_pages);
+
+        std::fs::write(&path, "thread_max_pages = -3\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_THREAD_MAX_PAGES");
     }
 
     #[test]

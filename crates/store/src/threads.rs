@@ -53,12 +53,7 @@ pub async fn root_of(db: &Db, status_id: i64, max_depth: i64) -> Result<i64> {
 
 /// The whole thread below `root` (the root included) as collection items: public and
 /// unlisted, not deleted, oldest first, at most `limit`, down to `max_depth` levels.
-pub async fn thread_items(
-    db: &Db,
-    root: i64,
-    max_depth: i64,
-    limit: i64,
-) -> Result<Vec<UriItem>> {
+pub async fn thread_items(db: &Db, root: i64, max_depth: i64, limit: i64) -> Result<Vec<UriItem>> {
     let sql = "WITH RECURSIVE down(id, depth) AS ( \
                  SELECT id, 0 FROM statuses WHERE id = $1 \
                  UNION ALL \

@@ -36,8 +36,9 @@ pub async fn request_fetch(app: &App, status: &StatusRow) -> CoreResult<Option<R
         Some(root) => root,
         None => return Ok(None),
     };
-    let may_be_incomplete =
-        !status.local || !root.local || (root.in_reply_to_uri.is_some() && root.in_reply_to_id.is_none());
+    let may_be_incomplete = !status.local
+        || !root.local
+        || (root.in_reply_to_uri.is_some() && root.in_reply_to_id.is_none());
     if !may_be_incomplete || limits.max_objects == 0 {
         return Ok(None);
     }

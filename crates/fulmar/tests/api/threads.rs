@@ -93,7 +93,10 @@ db_test!(
         let first_ids = ids(&first);
         assert_eq!(first_ids.len(), 20);
         assert_eq!(first_ids[0], "https://fulmar.test/users/bob/statuses/200");
-        assert_eq!(first["next"], format!("{base}/replies?page=true&min_id=219"));
+        assert_eq!(
+            first["next"],
+            format!("{base}/replies?page=true&min_id=219")
+        );
         let second = app
             .get_activity("/users/alice/statuses/100/replies?page=true&min_id=219")
             .await;
@@ -183,9 +186,17 @@ async fn resolve(app: &TestApp, token: &str, url: &str) -> String {
 }
 
 /// The context of a status: (header, ancestors' contents, descendants' contents).
-async fn context(app: &TestApp, token: &str, id: &str) -> (Option<String>, Vec<String>, Vec<String>) {
+async fn context(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+) -> (Option<String>, Vec<String>, Vec<String>) {
     let res = app
-        .api(reqwest::Method::GET, &format!("/api/v1/statuses/{id}/context"), token)
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/v1/statuses/{id}/context"),
+            token,
+        )
         .send()
         .await
         .unwrap();
@@ -231,20 +242,30 @@ async fn context_until(
 async fn fetch_finished(app: &TestApp, root_uri: &str) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let root = fulmar_store::remote::status_by_uri(app.db(), root_uri).await.unwrap();
+        let root = fulmar_store::remote::status_by_uri(app.db(), root_uri)
+            .await
+            .unwrap();
         if let Some(root) = root {
-            let state = fulmar_store::threads::fetch_state(app.db(), root.id).await.unwrap();
+            let state = fulmar_store::threads::fetch_state(app.db(), root.id)
+                .await
+                .unwrap();
             if state.is_some_and(|s| s.finished_at.is_some()) {
                 return;
             }
         }
-        assert!(std::time::Instant::now() < deadline, "the thread fetch did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the thread fetch did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 async fn thread_jobs(app: &TestApp) -> usize {
-    fulmar_store::jobs::list(app.db(), "thread").await.unwrap().len()
+    fulmar_store::jobs::list(app.db(), "thread")
+        .await
+        .unwrap()
+        .len()
 }
 
 thread_test!(
@@ -260,7 +281,13 @@ thread_test!(
         // root ← a ← a1, root ← b, root ← c (the author's own continuation).
         peer.publish(
             "/notes/root",
-            note(&peer, "/notes/root", &op, None, json!({"replies": format!("{b}/notes/root/replies")})),
+            note(
+                &peer,
+                "/notes/root",
+                &op,
+                None,
+                json!({"replies": format!("{b}/notes/root/replies")}),
+            ),
         );
         peer.publish(
             "/notes/root/replies",
@@ -288,9 +315,30 @@ thread_test!(
                    "orderedItems": [format!("{b}/notes/c"), 42, {}, format!("{b}/notes/missing")],
                    "next": format!("{b}/notes/root/replies/p2")}),
         );
-        peer.publish("/notes/a1", note(&peer, "/notes/a1", &r2, Some("/notes/a"), json!({})));
-        peer.publish("/notes/b", note(&peer, "/notes/b", &r2, Some("/notes/root"), json!({"replies": "garbage"})));
-        peer.publish("/notes/c", note(&peer, "/notes/c", &op, Some("/notes/root"), json!({"replies": 7})));
+        peer.publish(
+            "/notes/a1",
+            note(&peer, "/notes/a1", &r2, Some("/notes/a"), json!({})),
+        );
+        peer.publish(
+            "/notes/b",
+            note(
+                &peer,
+                "/notes/b",
+                &r2,
+                Some("/notes/root"),
+                json!({"replies": "garbage"}),
+            ),
+        );
+        peer.publish(
+            "/notes/c",
+            note(
+                &peer,
+                "/notes/c",
+                &op,
+                Some("/notes/root"),
+                json!({"replies": 7}),
+            ),
+        );
 
         let id = resolve(&app, &token, &format!("{b}/notes/a")).await;
         let (header, ancestors, descendants) = context(&app, &token, &id).await;
@@ -332,7 +380,10 @@ thread_test!(
         fetch_finished(&app, &u("/notes/root")).await;
         let before = queued(&app).await;
         let (status, body) = app
-            .api_get(&format!("/api/v1_alpha/async_refreshes/{refresh_id}"), &token)
+            .api_get(
+                &format!("/api/v1_alpha/async_refreshes/{refresh_id}"),
+                &token,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["async_refresh"]["status"], "finished");
@@ -359,10 +410,22 @@ thread_test!(
         let r1 = peer.actor("r1");
         let b = &peer.base;
         let ctx = json!({"context": format!("{b}/contexts/1")});
-        peer.publish("/notes/root", note(&peer, "/notes/root", &op, None, ctx.clone()));
-        peer.publish("/notes/a", note(&peer, "/notes/a", &r1, Some("/notes/root"), ctx.clone()));
-        peer.publish("/notes/a1", note(&peer, "/notes/a1", &op, Some("/notes/a"), ctx.clone()));
-        peer.publish("/notes/b", note(&peer, "/notes/b", &r1, Some("/notes/root"), ctx.clone()));
+        peer.publish(
+            "/notes/root",
+            note(&peer, "/notes/root", &op, None, ctx.clone()),
+        );
+        peer.publish(
+            "/notes/a",
+            note(&peer, "/notes/a", &r1, Some("/notes/root"), ctx.clone()),
+        );
+        peer.publish(
+            "/notes/a1",
+            note(&peer, "/notes/a1", &op, Some("/notes/a"), ctx.clone()),
+        );
+        peer.publish(
+            "/notes/b",
+            note(&peer, "/notes/b", &r1, Some("/notes/root"), ctx.clone()),
+        );
         peer.publish(
             "/contexts/1",
             json!({"id": format!("{b}/contexts/1"), "type": "OrderedCollection",
@@ -382,7 +445,11 @@ thread_test!(
         let (_, descendants) = context_until(&app, &token, &root_id, |_, d| d.len() == 3).await;
         assert_eq!(
             descendants,
-            [format!("{b}/notes/a"), format!("{b}/notes/a1"), format!("{b}/notes/b")]
+            [
+                format!("{b}/notes/a"),
+                format!("{b}/notes/a1"),
+                format!("{b}/notes/b")
+            ]
         );
         app.stop().await;
     }
@@ -407,14 +474,25 @@ thread_test!(
         let b = &peer.base;
         peer.publish(
             "/notes/root",
-            note(&peer, "/notes/root", &op, None, json!({"replies": format!("{b}/r/0")})),
+            note(
+                &peer,
+                "/notes/root",
+                &op,
+                None,
+                json!({"replies": format!("{b}/r/0")}),
+            ),
         );
         // An endless collection: every page has five replies and a next page.
         for page in 0..40 {
-            let items: Vec<String> = (0..5).map(|i| format!("{b}/notes/{}", page * 5 + i)).collect();
+            let items: Vec<String> = (0..5)
+                .map(|i| format!("{b}/notes/{}", page * 5 + i))
+                .collect();
             for i in 0..5 {
                 let path = format!("/notes/{}", page * 5 + i);
-                peer.publish(&path, note(&peer, &path, &op, Some("/notes/root"), json!({})));
+                peer.publish(
+                    &path,
+                    note(&peer, &path, &op, Some("/notes/root"), json!({})),
+                );
             }
             peer.publish(
                 &format!("/r/{page}"),
@@ -461,8 +539,15 @@ thread_test!(
         let root = post(&b, &bob, "the root", None).await;
         let root_id = root["id"].as_str().unwrap();
         let reply = post(&b, &carol, "a reply", Some(root_id)).await;
-        let deeper = post(&b, &dave, "a deeper reply", Some(reply["id"].as_str().unwrap())).await;
-        let hidden = json!({"status": "followers only", "in_reply_to_id": root_id, "visibility": "private"});
+        let deeper = post(
+            &b,
+            &dave,
+            "a deeper reply",
+            Some(reply["id"].as_str().unwrap()),
+        )
+        .await;
+        let hidden =
+            json!({"status": "followers only", "in_reply_to_id": root_id, "visibility": "private"});
         let (status, _) = b.api_post("/api/v1/statuses", &dave, hidden).await;
         assert_eq!(status, 200);
 
@@ -489,8 +574,14 @@ thread_test!(
         let peer = Peer::start().await;
         let op = peer.actor("op");
         let b = peer.base.clone();
-        peer.publish("/notes/x", note(&peer, "/notes/x", &op, Some("/notes/y"), json!({})));
-        peer.publish("/notes/y", note(&peer, "/notes/y", &op, Some("/notes/x"), json!({})));
+        peer.publish(
+            "/notes/x",
+            note(&peer, "/notes/x", &op, Some("/notes/y"), json!({})),
+        );
+        peer.publish(
+            "/notes/y",
+            note(&peer, "/notes/y", &op, Some("/notes/x"), json!({})),
+        );
         let id = resolve(&app, &token, &format!("{b}/notes/x")).await;
         let (header, _, _) = context(&app, &token, &id).await;
         assert!(header.is_some());
