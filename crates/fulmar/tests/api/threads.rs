@@ -594,3 +594,58 @@ thread_test!(
         app.stop().await;
     }
 );
+
+thread_test!(
+    a_server_that_never_answers_stalls_only_its_own_thread,
+    |backend: Backend| async move {
+        // A host that accepts connections and never answers.
+        let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hole_addr = hole.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = hole.accept().await {
+                held.push(socket);
+            }
+        });
+        let port = free_port();
+        let app = TestApp::spawn_with(backend, move |c| {
+            c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            c.domain = format!("127.0.0.1:{port}");
+            c.dev_insecure = true;
+            c.threads.max_seconds = 2;
+        })
+        .await
+        .expect("server");
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let peer = Peer::start().await;
+        let op = peer.actor("op");
+        let b = peer.base.clone();
+        peer.publish(
+            "/notes/root",
+            note(
+                &peer,
+                "/notes/root",
+                &op,
+                None,
+                json!({"replies": format!("http://{hole_addr}/replies")}),
+            ),
+        );
+        peer.publish(
+            "/notes/other",
+            note(&peer, "/notes/other", &op, None, json!({})),
+        );
+        let id = resolve(&app, &token, &format!("{b}/notes/root")).await;
+        let started = std::time::Instant::now();
+        let (header, _, _) = context(&app, &token, &id).await;
+        assert!(header.is_some());
+        // Meanwhile the server goes on resolving other things.
+        resolve(&app, &token, &format!("{b}/notes/other")).await;
+        fetch_finished(&app, &format!("{b}/notes/root")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the time limit stopped the fetch"
+        );
+        assert_eq!(thread_jobs(&app).await, 0);
+        app.stop().await;
+    }
+);
