@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod keys;
 pub mod nodeinfo;
 pub mod signatures;
+pub mod thread_collections;
 pub mod webfinger;
 
 /// The media type of ActivityPub documents.

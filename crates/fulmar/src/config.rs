@@ -44,6 +44,13 @@ struct FileSettings {
     dev_insecure: Option<toml::Value>,
     rate_limit: Option<toml::Value>,
     inbox_rate_limit: Option<toml::Value>,
+    thread_max_objects: Option<toml::Value>,
+    thread_max_pages: Option<toml::Value>,
+    thread_max_seconds: Option<toml::Value>,
+    thread_max_depth: Option<toml::Value>,
+    thread_cooldown_seconds: Option<toml::Value>,
+    thread_per_host: Option<toml::Value>,
+    thread_jobs: Option<toml::Value>,
 }
 
 /// Checked configuration.
@@ -64,6 +71,43 @@ pub struct Config {
     /// How long the inbox waits for a sender's key before refusing the delivery. Not
     /// a setting: the sender is waiting for our answer meanwhile, and tests shorten it.
     pub key_fetch_timeout: std::time::Duration,
+    /// Limits of background thread fetches.
+    pub threads: ThreadSettings,
+}
+
+/// How much a background thread fetch (opening a status's context) may do. Each is a
+/// setting (`FULMAR_THREAD_*`, `thread_*` in the file); the defaults suit one reader
+/// opening one thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSettings {
+    /// Statuses fetched per thread at most.
+    pub max_objects: u32,
+    /// Collection pages read per thread at most.
+    pub max_pages: u32,
+    /// Seconds one thread fetch may take.
+    pub max_seconds: u32,
+    /// Ancestors followed up an `inReplyTo` chain at most.
+    pub max_depth: u32,
+    /// Seconds before the same thread is fetched again.
+    pub cooldown_seconds: u32,
+    /// Requests at once to one host from thread fetches.
+    pub per_host: u32,
+    /// Thread fetches running at once in the whole server.
+    pub jobs: u32,
+}
+
+impl Default for ThreadSettings {
+    fn default() -> Self {
+        ThreadSettings {
+            max_objects: 100,
+            max_pages: 10,
+            max_seconds: 30,
+            max_depth: 20,
+            cooldown_seconds: 15 * 60,
+            per_host: 2,
+            jobs: 4,
+        }
+    }
 }
 
 /// A setting that cannot be used, with the fix. Displayed as one line.
@@ -140,6 +184,59 @@ impl Config {
                 )
             })?;
         }
+        let numbers: [(&'static str, &Option<toml::Value>, &mut u32); 7] = [
+            (
+                "FULMAR_THREAD_MAX_OBJECTS",
+                &file.thread_max_objects,
+                &mut config.threads.max_objects,
+            ),
+            (
+                "FULMAR_THREAD_MAX_PAGES",
+                &file.thread_max_pages,
+                &mut config.threads.max_pages,
+            ),
+            (
+                "FULMAR_THREAD_MAX_SECONDS",
+                &file.thread_max_seconds,
+                &mut config.threads.max_seconds,
+            ),
+            (
+                "FULMAR_THREAD_MAX_DEPTH",
+                &file.thread_max_depth,
+                &mut config.threads.max_depth,
+            ),
+            (
+                "FULMAR_THREAD_COOLDOWN_SECONDS",
+                &file.thread_cooldown_seconds,
+                &mut config.threads.cooldown_seconds,
+            ),
+            (
+                "FULMAR_THREAD_PER_HOST",
+                &file.thread_per_host,
+                &mut config.threads.per_host,
+            ),
+            (
+                "FULMAR_THREAD_JOBS",
+                &file.thread_jobs,
+                &mut config.threads.jobs,
+            ),
+        ];
+        for (name, from_file, target) in numbers {
+            let text = std::env::var(name).ok().or_else(|| {
+                from_file
+                    .as_ref()
+                    .map(|v| v.to_string().trim_matches('"').to_owned())
+            });
+            if let Some(text) = text {
+                *target = text.trim().parse().map_err(|_| {
+                    ConfigError::new(
+                        name,
+                        format!("{text:?} is not a whole number"),
+                        "Use a whole number such as the default in the README's settings table",
+                    )
+                })?;
+            }
+        }
         Ok(config)
     }
 
@@ -210,6 +307,7 @@ impl Config {
             rate_limit: DEFAULT_RATE_LIMIT,
             inbox_rate_limit: DEFAULT_INBOX_RATE_LIMIT,
             key_fetch_timeout: DEFAULT_KEY_FETCH_TIMEOUT,
+            threads: ThreadSettings::default(),
         })
     }
 
@@ -424,6 +522,36 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.setting, "FULMAR_CONFIG");
         assert!(err.to_string().contains("domian"), "{err}");
+    }
+
+    #[test]
+    fn thread_limits_have_defaults_and_come_from_the_file() {
+        if std::env::vars().any(|(k, _)| k.starts_with("FULMAR_THREAD_")) {
+            return; // The environment would win over the file.
+        }
+        let defaults = Config::check(raw()).unwrap().threads;
+        assert_eq!(defaults.max_objects, 100);
+        assert_eq!(defaults.cooldown_seconds, 900);
+        assert_eq!(defaults.per_host, 2);
+        assert_eq!(defaults.jobs, 4);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fulmar.toml");
+        std::fs::write(&path, "thread_max_objects = 50\nthread_jobs = \"2\"\n").unwrap();
+        let c = Config::load(&RawSettings {
+            config: Some(path.clone()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!((c.threads.max_objects, c.threads.jobs), (50, 2));
+        assert_eq!(c.threads.max_pages, defaults.max_pages);
+
+        std::fs::write(&path, "thread_max_pages = -3\n").unwrap();
+        let err = Config::load(&RawSettings {
+            config: Some(path),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_THREAD_MAX_PAGES");
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod remote;
 pub mod search;
 pub mod status_actions;
 pub mod statuses;
+pub mod threads;
 pub mod timelines;
 pub mod tokens;
 pub mod users;

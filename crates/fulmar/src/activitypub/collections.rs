@@ -291,3 +291,116 @@ pub async fn instance_outbox(
         |r| uri_item(&app.urls, r),
     ))
 }
+
+/// How deep and how large a served thread may be; larger threads are cut, newest
+/// last.
+const THREAD_DEPTH: i64 = 100;
+const THREAD_ITEMS: i64 = 2000;
+
+/// A local status by a local account that anyone may see, for its thread
+/// collections: deleted, private and direct statuses have none (404).
+async fn public_status(
+    app: &App,
+    username: &str,
+    id: &str,
+) -> ApiResult<(AccountRow, fulmar_store::statuses::StatusRow)> {
+    let account = account(app, username).await?;
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let status = fulmar_store::statuses::by_id(&app.db, id)
+        .await?
+        .filter(|s| {
+            s.account_id == account.id
+                && s.local
+                && s.deleted_at.is_none()
+                && s.reblog_of_id.is_none()
+                && (s.visibility == "public" || s.visibility == "unlisted")
+        })
+        .ok_or_else(ApiError::not_found)?;
+    Ok((account, status))
+}
+
+/// Builds an oldest-first collection or page, paged forward with `min_id` as
+/// Mastodon pages its `replies` (FEP-f228 asks for oldest first). `rows` holds the
+/// items after the cursor, one more than a page when there are more.
+fn respond_ascending(
+    id: &str,
+    total: i64,
+    page: Option<PageParams>,
+    mut rows: Vec<UriItem>,
+    urls: &crate::core::urls::Urls,
+) -> Response {
+    let Some(page) = page else {
+        return ActivityJson(OrderedCollection::new(
+            id.to_owned(),
+            total,
+            format!("{id}?page=true"),
+            None,
+        ))
+        .into_response();
+    };
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let next = match rows.last() {
+        Some(last) if has_more => Some(format!("{id}?page=true&min_id={}", last.cursor)),
+        _ => None,
+    };
+    let mut page_id = format!("{id}?page=true");
+    if let Some(min) = page.min_id {
+        page_id.push_str(&format!("&min_id={min}"));
+    }
+    ActivityJson(OrderedCollectionPage::new(
+        page_id,
+        id.to_owned(),
+        total,
+        rows.iter().map(|r| uri_item(urls, r)).collect(),
+        next,
+        None,
+    ))
+    .into_response()
+}
+
+/// `GET /users/NAME/statuses/ID/replies`: the public and unlisted replies to a status,
+/// from here and elsewhere, oldest first.
+pub async fn replies(
+    State(app): State<App>,
+    Path((username, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let (account, status) = public_status(&app, &username, &id).await?;
+    let page = q.page()?;
+    let total = fulmar_store::threads::replies_count(&app.db, status.id).await?;
+    let rows = match &page {
+        Some(p) => {
+            fulmar_store::threads::replies(&app.db, status.id, p.min_id, PAGE_SIZE + 1).await?
+        }
+        None => Vec::new(),
+    };
+    let id = format!("{}/replies", app.urls.status(&account.username, status.id));
+    Ok(respond_ascending(&id, total, page, rows, &app.urls))
+}
+
+/// `GET /users/NAME/statuses/ID/context`: the FEP-7888 context collection of the
+/// thread the status belongs to: every public and unlisted status known here from
+/// the root-most known one down, oldest first.
+pub async fn context(
+    State(app): State<App>,
+    Path((username, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let (account, status) = public_status(&app, &username, &id).await?;
+    let page = q.page()?;
+    let root = fulmar_store::threads::root_of(&app.db, status.id, THREAD_DEPTH).await?;
+    let all =
+        fulmar_store::threads::thread_items(&app.db, root, THREAD_DEPTH, THREAD_ITEMS).await?;
+    let total = all.len() as i64;
+    let rows: Vec<UriItem> = match &page {
+        Some(p) => all
+            .into_iter()
+            .filter(|r| p.min_id.is_none_or(|min| r.cursor > min))
+            .take(PAGE_SIZE as usize + 1)
+            .collect(),
+        None => Vec::new(),
+    };
+    let id = format!("{}/context", app.urls.status(&account.username, status.id));
+    Ok(respond_ascending(&id, total, page, rows, &app.urls))
+}

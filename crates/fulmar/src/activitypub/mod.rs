@@ -36,6 +36,14 @@ pub fn routes() -> Router<App> {
         .route("/users/{username}", get(actor::actor))
         .route("/users/{username}/outbox", get(collections::outbox))
         .route("/users/{username}/statuses/{id}", get(statuses::status))
+        .route(
+            "/users/{username}/statuses/{id}/replies",
+            get(collections::replies),
+        )
+        .route(
+            "/users/{username}/statuses/{id}/context",
+            get(collections::context),
+        )
         .route("/users/{username}/followers", get(collections::followers))
         .route("/users/{username}/following", get(collections::following))
         .route(

@@ -169,6 +169,19 @@ pub fn note(status: &StatusRow, author: &AccountRow, urls: &Urls) -> Value {
         "attachment": [],
         "tag": [],
     });
+    if status.local {
+        // The thread, for others to fill in theirs: the direct replies (FEP-f228) and
+        // the whole thread (FEP-7888 `context`, and the same value as Mastodon's
+        // `conversation`). A status that starts a thread, or whose thread has no known
+        // context, names its own context collection.
+        note["replies"] = json!(format!("{id}/replies"));
+        let context = status
+            .context_uri
+            .clone()
+            .unwrap_or_else(|| format!("{id}/context"));
+        note["context"] = json!(context);
+        note["conversation"] = json!(context);
+    }
     if let Some(lang) = &status.language {
         note["contentMap"] = json!({ lang: status.content });
     }

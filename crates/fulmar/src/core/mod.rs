@@ -17,6 +17,7 @@ pub mod remote_status;
 pub mod resolve;
 pub mod scopes;
 pub mod statuses;
+pub mod threads;
 pub mod time;
 pub mod urls;
 pub mod username;

@@ -382,6 +382,8 @@ pub async fn store_remote_object(
     let row = fulmar_store::statuses::by_id(&app.db, id)
         .await?
         .ok_or(ResolveError::NotFound)?;
+    // Replies that arrived before this status now find their parent.
+    super::threads::link_orphans(app, &row).await?;
     Ok((row, true))
 }
 

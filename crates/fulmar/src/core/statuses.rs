@@ -362,7 +362,13 @@ async fn create_with_id(
             } else {
                 p.uri.clone()
             };
-            (Some(p.account_id), Some(uri), p.context_uri.clone())
+            // A reply joins its parent's thread: the parent's context, or for a
+            // local parent without one (it started the thread), its context URL.
+            let context = p
+                .context_uri
+                .clone()
+                .or_else(|| p.local.then(|| format!("{uri}/context")));
+            (Some(p.account_id), Some(uri), context)
         }
     };
     let now = now_ms();

@@ -11,12 +11,13 @@
 //!
 //! Queues: `outbox` (one per local action: builds the activity, fans out into one
 //! `deliver` job per inbox) and `deliver` (signs at send time and POSTs) and `inbox` (received activities, acted on
-//! by `activitypub::receive`).
+//! by `activitypub::receive`) and `thread` (filling in a thread someone opened).
 
 pub mod delivery;
 pub mod hosts;
 pub mod inbox;
 pub mod outbox;
+pub mod threads;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -115,6 +116,10 @@ pub(crate) struct Shared {
     pub app: App,
     pub settings: Settings,
     pub delivery: delivery::Deliverer,
+    /// Thread fetches running at once (`thread_jobs`).
+    pub thread_budget: Arc<Semaphore>,
+    /// Requests at once per host from thread fetches, apart from deliveries' slots.
+    pub thread_hosts: hosts::HostLimits,
 }
 
 impl Worker {
@@ -135,6 +140,8 @@ impl Worker {
         let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
         let shared = Arc::new(Shared {
             delivery: delivery::Deliverer::new(transport, settings.per_host),
+            thread_budget: Arc::new(Semaphore::new(app.config.threads.jobs.max(1) as usize)),
+            thread_hosts: hosts::HostLimits::new(app.config.threads.per_host as usize),
             app,
             settings: settings.clone(),
         });
@@ -249,6 +256,7 @@ async fn run(shared: &Shared, job: JobRow) {
         outbox::QUEUE => outbox::run(shared, &job).await,
         delivery::QUEUE => shared.delivery.run(shared, &job).await,
         inbox::QUEUE => inbox::run(shared, &job).await,
+        threads::QUEUE => threads::run(shared, &job).await,
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();

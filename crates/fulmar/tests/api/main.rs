@@ -22,4 +22,5 @@ mod receive_social;
 mod remote_media;
 mod search;
 mod statuses;
+mod threads;
 mod timelines;

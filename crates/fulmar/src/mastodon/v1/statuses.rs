@@ -5,13 +5,15 @@
 //! lists of accounts who favourited or reblogged.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::core::statuses::{self, Compose, Edit, ReblogError};
+use crate::core::threads;
 use crate::core::time::rfc3339_ms;
 use crate::core::CoreError;
 use crate::http::{ApiError, ApiResult};
@@ -30,6 +32,7 @@ pub fn routes() -> Router<App> {
             get(show).put(update).delete(destroy),
         )
         .route("/api/v1/statuses/{id}/context", get(context))
+        .route("/api/v1_alpha/async_refreshes/{id}", get(async_refresh))
         .route("/api/v1/statuses/{id}/history", get(history))
         .route("/api/v1/statuses/{id}/source", get(source))
         .route("/api/v1/statuses/{id}/favourite", post(favourite))
@@ -213,24 +216,76 @@ struct ContextEntity {
     descendants: Vec<Status>,
 }
 
-/// `GET /api/v1/statuses/:id/context`
+/// `GET /api/v1/statuses/:id/context`: what is known at once. A thread that may be
+/// incomplete is fetched in the background (`core::threads`); while that runs the
+/// answer carries Mastodon 4.4's `Mastodon-Async-Refresh` header, naming the refresh
+/// to poll (`/api/v1_alpha/async_refreshes/:id`) and when to ask again.
 async fn context(
     State(app): State<App>,
     auth: MaybeAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     auth.require("read:statuses")?;
     let viewer = auth.account_id();
+    let status = statuses::find_visible(&app.db, &id, viewer).await?;
+    // Only a signed-in reader sets off fetches, as in Mastodon: anonymous requests
+    // must not be a way to make this server fetch from others.
+    let refresh = match viewer {
+        Some(_) => threads::request_fetch(&app, &status).await?,
+        None => None,
+    };
     let ctx = statuses::context(&app.db, viewer, &id).await?;
     let entity = ContextEntity {
         ancestors: to_mastodon::statuses(&app, &ctx.ancestors, viewer).await?,
         descendants: to_mastodon::statuses(&app, &ctx.descendants, viewer).await?,
     };
-    Ok(Json(
-        serde_json::to_value(entity)
-            .map_err(anyhow::Error::from)
-            .map_err(CoreError::from)?,
-    ))
+    let body = serde_json::to_value(entity)
+        .map_err(anyhow::Error::from)
+        .map_err(CoreError::from)?;
+    let mut response = Json(body).into_response();
+    if let Some(refresh) = refresh.filter(|r| r.running()) {
+        let value = format!(
+            "id=\"{}\", retry={}, result_count={}",
+            threads::refresh_id(refresh.root_id),
+            ASYNC_REFRESH_RETRY_SECONDS,
+            refresh.state.result_count
+        );
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("mastodon-async-refresh"), value);
+        }
+    }
+    Ok(response)
+}
+
+/// Seconds a client is asked to wait before polling a running thread fetch again.
+const ASYNC_REFRESH_RETRY_SECONDS: u32 = 3;
+
+/// `GET /api/v1_alpha/async_refreshes/:id`: the state of a background thread fetch,
+/// as Mastodon 4.4 answers it.
+async fn async_refresh(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let root_id = threads::parse_refresh_id(&id).ok_or_else(ApiError::not_found)?;
+    let state = fulmar_store::threads::fetch_state(&app.db, root_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = if state.finished_at.is_some() {
+        "finished"
+    } else {
+        "running"
+    };
+    Ok(Json(serde_json::json!({
+        "async_refresh": {
+            "id": id,
+            "status": status,
+            "result_count": state.result_count,
+        }
+    })))
 }
 
 /// Mastodon's `StatusEdit` entity.
