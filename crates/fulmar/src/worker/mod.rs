@@ -11,8 +11,10 @@
 //!
 //! Queues: `outbox` (one per local action: builds the activity, fans out into one
 //! `deliver` job per inbox) and `deliver` (signs at send time and POSTs) and `inbox` (received activities, acted on
-//! by `activitypub::receive`).
+//! by `activitypub::receive`) and `backfill` (a remote account's recent posts, fetched
+//! from its outbox under limits of its own, see [`backfill`]).
 
+pub mod backfill;
 pub mod delivery;
 pub mod hosts;
 pub mod inbox;
@@ -115,6 +117,8 @@ pub(crate) struct Shared {
     pub app: App,
     pub settings: Settings,
     pub delivery: delivery::Deliverer,
+    /// Per-host slots and the global budget of backfill jobs.
+    pub backfill: backfill::Limits,
 }
 
 impl Worker {
@@ -135,6 +139,7 @@ impl Worker {
         let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
         let shared = Arc::new(Shared {
             delivery: delivery::Deliverer::new(transport, settings.per_host),
+            backfill: backfill::Limits::new(&app.config.backfill),
             app,
             settings: settings.clone(),
         });
@@ -249,6 +254,7 @@ async fn run(shared: &Shared, job: JobRow) {
         outbox::QUEUE => outbox::run(shared, &job).await,
         delivery::QUEUE => shared.delivery.run(shared, &job).await,
         inbox::QUEUE => inbox::run(shared, &job).await,
+        backfill::QUEUE => backfill::run(shared, &job).await,
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();
