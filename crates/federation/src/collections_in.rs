@@ -91,7 +91,10 @@ fn read_page_depth(v: &Value, depth: u8) -> Result<CollectionPage, ParseError> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum OutboxItem {
     /// A `Create` of an object: the object as given (embedded, or just its id).
-    Create { object: Value, published: Option<String> },
+    Create {
+        object: Value,
+        published: Option<String>,
+    },
     /// An `Announce` (a boost): its id, addressing, time and the boosted object's id.
     Announce {
         id: String,
@@ -155,7 +158,9 @@ mod tests {
         assert_eq!(c.total_items, Some(12));
         assert_eq!(
             c.first,
-            Some(PageRef::Url("https://m.example/users/a/outbox?page=true".into()))
+            Some(PageRef::Url(
+                "https://m.example/users/a/outbox?page=true".into()
+            ))
         );
         assert!(c.items.is_empty());
     }
@@ -172,7 +177,10 @@ mod tests {
             panic!("embedded page expected")
         };
         assert_eq!(first.items.len(), 1);
-        assert_eq!(first.next.as_deref(), Some("https://x.example/outbox?until_id=1"));
+        assert_eq!(
+            first.next.as_deref(),
+            Some("https://x.example/outbox?until_id=1")
+        );
         let inline = read_page(&json!({"type": "Collection", "items": [{"type": "Note", "id": "https://x.example/n/1"}]})).unwrap();
         assert_eq!(inline.items.len(), 1);
     }
@@ -187,12 +195,16 @@ mod tests {
     #[test]
     fn items_are_creates_announces_or_objects() {
         assert!(matches!(
-            read_item(&json!({"type": "Create", "object": {"id": "https://x.example/n/1", "type": "Note"}})),
+            read_item(
+                &json!({"type": "Create", "object": {"id": "https://x.example/n/1", "type": "Note"}})
+            ),
             Some(OutboxItem::Create { .. })
         ));
         assert_eq!(
-            read_item(&json!({"type": "Announce", "id": "https://x.example/a/1", "object": "https://y.example/n/2",
-                               "to": "https://www.w3.org/ns/activitystreams#Public"})),
+            read_item(
+                &json!({"type": "Announce", "id": "https://x.example/a/1", "object": "https://y.example/n/2",
+                               "to": "https://www.w3.org/ns/activitystreams#Public"})
+            ),
             Some(OutboxItem::Announce {
                 id: "https://x.example/a/1".into(),
                 object: "https://y.example/n/2".into(),

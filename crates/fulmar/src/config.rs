@@ -551,10 +551,11 @@ mod tests {
         let none = backfill_from_env(&|_| None).unwrap();
         assert_eq!(none, Backfill::default());
         assert_eq!((none.count, none.max_age_days), (40, 30));
-        let set = backfill_from_env(&|n| (n == "FULMAR_BACKFILL_COUNT").then(|| "7".into())).unwrap();
+        let set =
+            backfill_from_env(&|n| (n == "FULMAR_BACKFILL_COUNT").then(|| "7".into())).unwrap();
         assert_eq!(set.count, 7);
-        let err =
-            backfill_from_env(&|n| (n == "FULMAR_BACKFILL_PER_HOST").then(|| "0".into())).unwrap_err();
+        let err = backfill_from_env(&|n| (n == "FULMAR_BACKFILL_PER_HOST").then(|| "0".into()))
+            .unwrap_err();
         assert_eq!(err.setting, "FULMAR_BACKFILL_PER_HOST");
         let err = backfill_from_env(&|n| (n == "FULMAR_BACKFILL_MAX_AGE_DAYS").then(|| "x".into()))
             .unwrap_err();

@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use fulmar_federation::client::ClientError;
-use fulmar_federation::collections_in::{read_item, read_page, CollectionPage, OutboxItem, PageRef};
+use fulmar_federation::collections_in::{
+    read_item, read_page, CollectionPage, OutboxItem, PageRef,
+};
 use fulmar_federation::from_activitypub::{self as ap, id_of};
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::backfill::OUTBOX_PRIVATE;
@@ -84,7 +86,11 @@ pub struct Summary {
 /// Runs a backfill of `account`: its outbox within `limits`, then its `featured`
 /// collection. Progress is stored item by item, so a run cut short (the worker's time
 /// limit) keeps what it got.
-pub async fn run(app: &App, account: &AccountRow, limits: &Limits) -> Result<Summary, BackfillError> {
+pub async fn run(
+    app: &App,
+    account: &AccountRow,
+    limits: &Limits,
+) -> Result<Summary, BackfillError> {
     let mut summary = Summary::default();
     if account.is_local() || account.suspended_at.is_some() || limits.count == 0 {
         return Ok(summary);
@@ -135,15 +141,16 @@ async fn read_outbox(
     let mut visited: HashSet<String> = HashSet::from([outbox.to_owned()]);
     let mut page: CollectionPage = collection.clone();
     let mut any_item = !collection.items.is_empty();
+    let mut taken: Vec<OutboxItem> = Vec::new();
     let mut next = match collection.first.clone() {
         Some(PageRef::Embedded(first)) => {
             // The collection's own items, if any, come first; then the embedded page.
             let own = std::mem::take(&mut page.items);
-            let mut stop = consume(app, account, &own, oldest, want, summary).await?;
+            let mut stop = consume(&own, oldest, want, &mut taken);
             any_item |= !first.items.is_empty();
             page = *first;
             if !stop {
-                stop = consume(app, account, &page.items, oldest, want, summary).await?;
+                stop = consume(&page.items, oldest, want, &mut taken);
             }
             if stop {
                 None
@@ -153,14 +160,14 @@ async fn read_outbox(
         }
         Some(PageRef::Url(url)) => {
             let own = std::mem::take(&mut page.items);
-            if consume(app, account, &own, oldest, want, summary).await? {
+            if consume(&own, oldest, want, &mut taken) {
                 None
             } else {
                 Some(url)
             }
         }
         None => {
-            let stop = consume(app, account, &page.items, oldest, want, summary).await?;
+            let stop = consume(&page.items, oldest, want, &mut taken);
             if stop {
                 None
             } else {
@@ -172,7 +179,8 @@ async fn read_outbox(
     // never the same URL twice (an outbox whose `next` points to itself).
     while let Some(url) = next.take() {
         if summary.pages >= limits.max_pages as usize
-            || started.elapsed().as_secs() >= u64::from(limits.timeout_secs)
+            // Half the job's time for paging leaves the other half for storing.
+            || started.elapsed().as_secs() >= u64::from(limits.timeout_secs / 2)
             || !visited.insert(url.clone())
         {
             break;
@@ -196,7 +204,7 @@ async fn read_outbox(
         };
         summary.pages += 1;
         any_item |= !p.items.is_empty();
-        if consume(app, account, &p.items, oldest, want, summary).await? {
+        if consume(&p.items, oldest, want, &mut taken) {
             break;
         }
         next = p.next;
@@ -205,23 +213,16 @@ async fn read_outbox(
     if !any_item && collection.total_items.unwrap_or(0) > 0 {
         return Err(BackfillError::Private);
     }
-    Ok(())
+    store_items(app, account, taken, oldest, summary).await
 }
 
-/// Stores the items of one page, newest first as outboxes list them. True when the
-/// backfill is complete: enough statuses, or one older than the age limit (the rest
-/// are older still).
-async fn consume(
-    app: &App,
-    account: &AccountRow,
-    items: &[Value],
-    oldest: i64,
-    want: usize,
-    summary: &mut Summary,
-) -> Result<bool, BackfillError> {
+/// Takes the items of one page, newest first as outboxes list them, into `taken`.
+/// True when the backfill has all it wants: enough items, or one older than the age
+/// limit (the rest are older still).
+fn consume(items: &[Value], oldest: i64, want: usize, taken: &mut Vec<OutboxItem>) -> bool {
     for item in items {
-        if summary.seen >= want {
-            return Ok(true);
+        if taken.len() >= want {
+            return true;
         }
         let Some(item) = read_item(item) else {
             continue;
@@ -241,8 +242,23 @@ async fn consume(
                 .and_then(resolve::parse_time),
         };
         if time.is_some_and(|t| t < oldest) {
-            return Ok(true);
+            return true;
         }
+        taken.push(item);
+    }
+    taken.len() >= want
+}
+
+/// Stores the items taken, oldest first: posts published in the same second (times
+/// often have no milliseconds) then get ids in their order.
+async fn store_items(
+    app: &App,
+    account: &AccountRow,
+    taken: Vec<OutboxItem>,
+    oldest: i64,
+    summary: &mut Summary,
+) -> Result<(), BackfillError> {
+    for item in taken.into_iter().rev() {
         let stored = match item {
             OutboxItem::Create { object, .. } | OutboxItem::Object(object) => {
                 store_object(app, account, &object, Some(oldest)).await
@@ -266,7 +282,7 @@ async fn consume(
             Err(e) => tracing::debug!(account = %account.uri, "backfill item skipped: {e}"),
         }
     }
-    Ok(summary.seen >= want)
+    Ok(())
 }
 
 /// Stores a post of `account` given in its outbox or `featured` collection. An
@@ -447,6 +463,11 @@ pub async fn fill_home(
     {
         return Ok(0);
     }
-    fulmar_store::timelines::backfill_author(&app.db, reader_id, account.id, i64::from(limits.count))
-        .await
+    fulmar_store::timelines::backfill_author(
+        &app.db,
+        reader_id,
+        account.id,
+        i64::from(limits.count),
+    )
+    .await
 }
