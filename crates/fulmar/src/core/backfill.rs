@@ -113,14 +113,26 @@ pub async fn run(
     result.map(|()| summary)
 }
 
-/// Fetches a collection document from the account's own host.
+/// Fetches a collection document from the account's own host. The host where it was
+/// finally served (after redirects) must be the account's too: the items of a page
+/// are trusted to speak for the account's own posts.
 async fn fetch_page(app: &App, account: &AccountRow, url: &str) -> Result<Value, BackfillError> {
-    if authority(url) != authority(&account.uri) {
+    let host = authority(&account.uri);
+    if authority(url) != host {
         return Err(BackfillError::Garbage(format!(
             "{url} is not on the account's host"
         )));
     }
-    Ok(app.client.get_activity(url, &app.instance_signer).await?)
+    let (served_from, doc) = app
+        .client
+        .get_activity_from(url, &app.instance_signer)
+        .await?;
+    if authority(served_from.as_str()) != host {
+        return Err(BackfillError::Garbage(format!(
+            "{url} was served from another host"
+        )));
+    }
+    Ok(doc)
 }
 
 async fn read_outbox(
@@ -470,4 +482,54 @@ pub async fn fill_home(
         i64::from(limits.count),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_sort_into_private_garbage_and_transient() {
+        let kind = |e: ClientError| match BackfillError::from(e) {
+            BackfillError::Private => "private",
+            BackfillError::Garbage(_) => "garbage",
+            BackfillError::Transient(_) => "transient",
+        };
+        assert_eq!(kind(ClientError::BadStatus(401)), "private");
+        assert_eq!(kind(ClientError::BadStatus(403)), "private");
+        assert_eq!(kind(ClientError::BadStatus(404)), "garbage");
+        assert_eq!(kind(ClientError::BadStatus(410)), "garbage");
+        assert_eq!(kind(ClientError::BadStatus(503)), "transient");
+        assert_eq!(kind(ClientError::BadStatus(429)), "transient");
+        assert_eq!(kind(ClientError::Timeout), "transient");
+        assert_eq!(kind(ClientError::TooLarge(1)), "garbage");
+        assert_eq!(kind(ClientError::BadJson("x".into())), "garbage");
+    }
+
+    #[test]
+    fn items_stop_at_the_count_and_at_the_first_old_one() {
+        let now = now_ms();
+        let item = |n: i64, age_days: i64| {
+            serde_json::json!({"type": "Create", "object": {
+                "id": format!("https://x.example/n/{n}"), "type": "Note",
+                "published": chrono::DateTime::from_timestamp_millis(now - age_days * 86_400_000)
+                    .unwrap().to_rfc3339()}})
+        };
+        let oldest = now - 30 * 86_400_000;
+        let mut taken = Vec::new();
+        let page: Vec<Value> = (0..5).map(|n| item(n, 1)).collect();
+        assert!(!consume(&page, oldest, 10, &mut taken));
+        assert_eq!(taken.len(), 5);
+        assert!(consume(&page, oldest, 7, &mut taken));
+        assert_eq!(taken.len(), 7);
+        let mut taken = Vec::new();
+        let page = vec![item(1, 1), item(2, 31), item(3, 1)];
+        assert!(consume(&page, oldest, 10, &mut taken));
+        assert_eq!(taken.len(), 1);
+        // Likes, strings and the like are passed over.
+        let mut taken = Vec::new();
+        let page = vec![serde_json::json!({"type": "Like"}), serde_json::json!("x")];
+        assert!(!consume(&page, oldest, 10, &mut taken));
+        assert!(taken.is_empty());
+    }
 }
