@@ -9,6 +9,7 @@ pub mod actor;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod collection;
+pub mod collections_in;
 pub mod context;
 pub mod from_activitypub;
 pub mod fuzzing;

@@ -73,6 +73,8 @@ pub struct Config {
     pub key_fetch_timeout: std::time::Duration,
     /// Limits of background thread fetches.
     pub threads: ThreadSettings,
+    /// How remote accounts' older posts are fetched (see [`Backfill`]).
+    pub backfill: Backfill,
 }
 
 /// How much a background thread fetch (opening a status's context) may do. Each is a
@@ -106,6 +108,42 @@ impl Default for ThreadSettings {
             cooldown_seconds: 15 * 60,
             per_host: 2,
             jobs: 4,
+        }
+    }
+}
+
+/// Limits of backfill: fetching a remote account's recent posts from its outbox when
+/// someone here follows it or opens its profile. Set through `FULMAR_BACKFILL_*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backfill {
+    /// Posts stored per account at most (`FULMAR_BACKFILL_COUNT`; 0 turns backfill off).
+    pub count: u32,
+    /// Posts older than this many days are not fetched (`FULMAR_BACKFILL_MAX_AGE_DAYS`).
+    pub max_age_days: u32,
+    /// Outbox pages read per account at most (`FULMAR_BACKFILL_MAX_PAGES`).
+    pub max_pages: u32,
+    /// Backfills running at once against one remote host (`FULMAR_BACKFILL_PER_HOST`).
+    pub per_host: u32,
+    /// Backfills running at once in the whole process (`FULMAR_BACKFILL_IN_FLIGHT`).
+    pub in_flight: u32,
+    /// Seconds one backfill may take in all before it stops where it is
+    /// (`FULMAR_BACKFILL_TIMEOUT_SECS`).
+    pub timeout_secs: u32,
+    /// Hours before opening a profile fetches its posts again
+    /// (`FULMAR_BACKFILL_COOLDOWN_HOURS`).
+    pub cooldown_hours: u32,
+}
+
+impl Default for Backfill {
+    fn default() -> Backfill {
+        Backfill {
+            count: 40,
+            max_age_days: 30,
+            max_pages: 5,
+            per_host: 2,
+            in_flight: 4,
+            timeout_secs: 120,
+            cooldown_hours: 6,
         }
     }
 }
@@ -237,6 +275,7 @@ impl Config {
                 })?;
             }
         }
+        config.backfill = backfill_from_env(&|name| std::env::var(name).ok())?;
         Ok(config)
     }
 
@@ -308,6 +347,7 @@ impl Config {
             inbox_rate_limit: DEFAULT_INBOX_RATE_LIMIT,
             key_fetch_timeout: DEFAULT_KEY_FETCH_TIMEOUT,
             threads: ThreadSettings::default(),
+            backfill: Backfill::default(),
         })
     }
 
@@ -339,6 +379,34 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
             ),
             "Allowed keys are domain, listen, database_url, data_dir, dev_insecure, rate_limit and inbox_rate_limit",
         )
+    })
+}
+
+/// The backfill limits from `FULMAR_BACKFILL_*` variables (read through `var`), each
+/// defaulting when unset.
+fn backfill_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Backfill, ConfigError> {
+    let d = Backfill::default();
+    let number = |setting: &'static str, default: u32, min: u32| -> Result<u32, ConfigError> {
+        let Some(text) = var(setting) else {
+            return Ok(default);
+        };
+        match text.trim().parse::<u32>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(ConfigError::new(
+                setting,
+                format!("{text:?} is not a whole number of at least {min}"),
+                format!("Use a whole number, for example the default {default}"),
+            )),
+        }
+    };
+    Ok(Backfill {
+        count: number("FULMAR_BACKFILL_COUNT", d.count, 0)?,
+        max_age_days: number("FULMAR_BACKFILL_MAX_AGE_DAYS", d.max_age_days, 1)?,
+        max_pages: number("FULMAR_BACKFILL_MAX_PAGES", d.max_pages, 1)?,
+        per_host: number("FULMAR_BACKFILL_PER_HOST", d.per_host, 1)?,
+        in_flight: number("FULMAR_BACKFILL_IN_FLIGHT", d.in_flight, 1)?,
+        timeout_secs: number("FULMAR_BACKFILL_TIMEOUT_SECS", d.timeout_secs, 1)?,
+        cooldown_hours: number("FULMAR_BACKFILL_COOLDOWN_HOURS", d.cooldown_hours, 0)?,
     })
 }
 
@@ -604,5 +672,21 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.setting, "FULMAR_RATE_LIMIT");
+    }
+
+    #[test]
+    fn backfill_limits_default_and_are_checked() {
+        let none = backfill_from_env(&|_| None).unwrap();
+        assert_eq!(none, Backfill::default());
+        assert_eq!((none.count, none.max_age_days), (40, 30));
+        let set =
+            backfill_from_env(&|n| (n == "FULMAR_BACKFILL_COUNT").then(|| "7".into())).unwrap();
+        assert_eq!(set.count, 7);
+        let err = backfill_from_env(&|n| (n == "FULMAR_BACKFILL_PER_HOST").then(|| "0".into()))
+            .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_BACKFILL_PER_HOST");
+        let err = backfill_from_env(&|n| (n == "FULMAR_BACKFILL_MAX_AGE_DAYS").then(|| "x".into()))
+            .unwrap_err();
+        assert_eq!(err.setting, "FULMAR_BACKFILL_MAX_AGE_DAYS");
     }
 }

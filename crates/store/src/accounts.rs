@@ -40,6 +40,8 @@ pub struct AccountRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub suspended_at: Option<i64>,
+    /// Why this remote account's history could not be fetched (`outbox_private`).
+    pub backfill_note: Option<String>,
 }
 
 impl AccountRow {
@@ -54,7 +56,7 @@ pub(crate) const COLUMNS: &str =
     featured_url, featured_tags_url, avatar_url, header_url, fields, also_known_as, \
     moved_to_account_id, locked, bot, discoverable, indexable, memorial, hide_collections, \
     followers_count, following_count, statuses_count, last_status_at, created_at, updated_at, \
-    suspended_at";
+    suspended_at, backfill_note";
 
 /// What it takes to insert an account.
 #[derive(Clone, Debug, Default)]

@@ -5,6 +5,7 @@
 //! apply the rules, and call the store.
 
 pub mod accounts;
+pub mod backfill;
 pub mod domains;
 pub mod error;
 pub mod follows;

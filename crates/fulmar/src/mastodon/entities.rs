@@ -44,6 +44,18 @@ pub struct Account {
     pub source: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Value>,
+    /// Fulmar's own facts about a remote account that Mastodon's entity has no field
+    /// for; apps ignore keys they do not know. Absent when there is nothing to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fulmar: Option<FulmarAccount>,
+}
+
+/// The `fulmar` key of an Account.
+#[derive(Clone, Debug, Serialize)]
+pub struct FulmarAccount {
+    /// The account's server does not let others read its outbox (as Threads): its
+    /// older posts could not be fetched, only those that arrive from now on.
+    pub outbox_private: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

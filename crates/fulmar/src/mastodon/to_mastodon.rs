@@ -102,6 +102,11 @@ pub fn account(urls: &Urls, row: &AccountRow) -> Account {
         roles: Vec::new(),
         source: None,
         role: None,
+        fulmar: (row.domain.is_some()
+            && row.backfill_note.as_deref() == Some(fulmar_store::backfill::OUTBOX_PRIVATE))
+        .then_some(crate::mastodon::entities::FulmarAccount {
+            outbox_private: true,
+        }),
     }
 }
 

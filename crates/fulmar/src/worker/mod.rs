@@ -10,9 +10,12 @@
 //! process once its lease passes (at-least-once delivery).
 //!
 //! Queues: `outbox` (one per local action: builds the activity, fans out into one
-//! `deliver` job per inbox) and `deliver` (signs at send time and POSTs) and `inbox` (received activities, acted on
-//! by `activitypub::receive`) and `thread` (filling in a thread someone opened).
+//! `deliver` job per inbox), `deliver` (signs at send time and POSTs), `inbox`
+//! (received activities, acted on by `activitypub::receive`), `thread` (filling in a
+//! thread someone opened) and `backfill` (a remote account's recent posts, fetched
+//! from its outbox under limits of its own, see [`backfill`]).
 
+pub mod backfill;
 pub mod delivery;
 pub mod hosts;
 pub mod inbox;
@@ -120,6 +123,8 @@ pub(crate) struct Shared {
     pub thread_budget: Arc<Semaphore>,
     /// Requests at once per host from thread fetches, apart from deliveries' slots.
     pub thread_hosts: hosts::HostLimits,
+    /// Per-host slots and the global budget of backfill jobs.
+    pub backfill: backfill::Limits,
 }
 
 impl Worker {
@@ -142,6 +147,7 @@ impl Worker {
             delivery: delivery::Deliverer::new(transport, settings.per_host),
             thread_budget: Arc::new(Semaphore::new(app.config.threads.jobs.max(1) as usize)),
             thread_hosts: hosts::HostLimits::new(app.config.threads.per_host as usize),
+            backfill: backfill::Limits::new(&app.config.backfill),
             app,
             settings: settings.clone(),
         });
@@ -257,6 +263,7 @@ async fn run(shared: &Shared, job: JobRow) {
         delivery::QUEUE => shared.delivery.run(shared, &job).await,
         inbox::QUEUE => inbox::run(shared, &job).await,
         threads::QUEUE => threads::run(shared, &job).await,
+        backfill::QUEUE => backfill::run(shared, &job).await,
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();

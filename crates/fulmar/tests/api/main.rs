@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod admin_cli;
 mod authorized_fetch;
+mod backfill;
 mod collections;
 mod corpus;
 mod discovery;

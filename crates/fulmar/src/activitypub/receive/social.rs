@@ -144,6 +144,21 @@ async fn answered_follower(r: &Received<'_>) -> ReceiveResult<AccountRow> {
 pub async fn accept(r: &Received<'_>) -> ReceiveResult<()> {
     let follower = answered_follower(r).await?;
     if follows::remote_accepted(&r.app.db, &follower, &r.actor).await? {
+        if follower.is_local() {
+            // The follow is effective: fetch the account's recent posts for the
+            // follower's home feed (in the background, see worker::backfill). Not
+            // queueing it is no reason to process the Accept again: the follow stands.
+            if let Err(e) = crate::worker::backfill::request(
+                r.app,
+                &r.actor,
+                crate::worker::backfill::Reason::Follow,
+                Some(follower.id),
+            )
+            .await
+            {
+                tracing::warn!(account = %r.actor.uri, "queueing a backfill: {e}");
+            }
+        }
         return Ok(());
     }
     if rel::get_follow(&r.app.db, follower.id, r.actor.id)

@@ -192,7 +192,27 @@ async fn show(
 ) -> ApiResult<Json<Account>> {
     auth.require("read:accounts")?;
     let account = find_account(&app, &id).await?;
+    backfill_on_view(&app, &auth, &account).await;
     Ok(Json(to_mastodon::account(&app.urls, &account)))
+}
+
+/// A signed-in user opening a remote profile (or its first page of statuses) has its
+/// recent posts fetched in the background, at most once per cooldown. A failure to
+/// queue the job does not fail the request: the profile is shown with what is known.
+async fn backfill_on_view(app: &App, auth: &MaybeAuth, account: &AccountRow) {
+    if auth.account_id().is_none() || account.is_local() {
+        return;
+    }
+    if let Err(e) = crate::worker::backfill::request(
+        app,
+        account,
+        crate::worker::backfill::Reason::Profile,
+        None,
+    )
+    .await
+    {
+        tracing::warn!(account = %account.uri, "queueing a backfill: {e}");
+    }
 }
 
 #[derive(Deserialize)]
@@ -222,6 +242,9 @@ async fn statuses(
     auth.require("read:statuses")?;
     let account = find_account(&app, &id).await?;
     let page = q.page.params(pagination::STATUSES)?;
+    if page.max_id.is_none() && page.min_id.is_none() && page.since_id.is_none() {
+        backfill_on_view(&app, &auth, &account).await;
+    }
     let viewer = auth.account_id();
     let tagged = q
         .tagged
