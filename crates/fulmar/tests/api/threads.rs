@@ -387,7 +387,10 @@ thread_test!(
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["async_refresh"]["status"], "finished");
-        assert!(body["async_refresh"]["result_count"].as_i64().unwrap() >= 4);
+        // At least the root and the first reply were fetched by this refresh; the rest
+        // may have come with the root's own refresh, opened above, depending on which
+        // job got to them first.
+        assert!(body["async_refresh"]["result_count"].as_i64().unwrap() >= 2);
         let (header, _, _) = context(&app, &token, &id).await;
         assert_eq!(header, None);
         assert_eq!(thread_jobs(&app).await, 0);
