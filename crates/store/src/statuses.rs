@@ -254,23 +254,20 @@ pub async fn quote_info(db: &Db, ids: &[i64]) -> Result<Vec<(i64, Option<String>
     Ok(rows)
 }
 
-/// The statuses quoting `quoted_id` (not deleted), newest first, with ids below
-/// `max_id` and above `since_id`.
+/// A page of the statuses quoting `quoted_id` with an accepted quote, not deleted,
+/// newest first.
 pub async fn quotes_of(
     db: &Db,
     quoted_id: i64,
-    max_id: Option<i64>,
-    since_id: Option<i64>,
-    limit: i64,
+    page: &crate::PageParams,
 ) -> Result<Vec<StatusRow>> {
-    let rows = with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&format!(
-        "SELECT {COLUMNS} FROM statuses WHERE quote_of_id = $1 AND deleted_at IS NULL \
-         AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4"))
-        .bind(quoted_id)
-        .bind(max_id.unwrap_or(i64::MAX))
-        .bind(since_id.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(p)
-        .await)?;
-    Ok(rows)
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM statuses WHERE quote_of_id = "));
+        qb.push_bind(quoted_id);
+        qb.push(" AND quote_state = 'accepted' AND deleted_at IS NULL");
+        page.push_sql(&mut qb, "id");
+        qb.build_query_as::<StatusRow>().fetch_all(p).await
+    })?;
+    Ok(page.finish(rows))
 }

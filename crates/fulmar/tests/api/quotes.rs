@@ -182,6 +182,26 @@ fed_test!(
             w.alice.id.to_string()
         );
 
+        // The author lists the quotes of their status; others may not.
+        let path = format!("/api/v1/statuses/{}/quotes", mine["id"].as_str().unwrap());
+        let (code, list) = w.fulmar.api_get(&path, &w.token).await;
+        assert_eq!(code, 200, "{list}");
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list[0]["id"], status["id"]);
+        let (code, body) = w.fulmar.api_get(&path, &w.carol_token).await;
+        assert_eq!(code, 403, "{body}");
+        assert!(body["error"].is_string());
+        let (code, body) = w
+            .fulmar
+            .api_get("/api/v1/statuses/123/quotes", &w.token)
+            .await;
+        assert_eq!(code, 404, "{body}");
+        let (code, body) = w
+            .fulmar
+            .api_get(&format!("{path}?max_id=nope"), &w.token)
+            .await;
+        assert_eq!(code, 400, "{body}");
+
         // A quote of bob's followers-only post: alice (a follower) sees it, carol does
         // not, and sees the state `unauthorized` instead.
         w.peer.publish(
