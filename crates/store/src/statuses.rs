@@ -215,3 +215,59 @@ pub async fn mentions_account(db: &Db, status_id: i64, account_id: i64) -> Resul
     .await)?;
     Ok(n > 0)
 }
+
+/// Records that `status_id` quotes `quoted_id`, with the quote's state (FEP-044f /
+/// Mastodon 4.5: `accepted`, `pending` ...), and counts it on the quoted status.
+pub async fn set_quote(db: &Db, status_id: i64, quoted_id: i64, state: &str) -> Result<()> {
+    let changed = with_pool!(db, p => sqlx::query(
+        "UPDATE statuses SET quote_of_id = $2, quote_state = $3 WHERE id = $1 AND quote_of_id IS NULL")
+        .bind(status_id)
+        .bind(quoted_id)
+        .bind(state)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    // Counted only when the link was new, so that a repeated call does not count twice.
+    if changed > 0 {
+        with_pool!(db, p => sqlx::query(
+            "UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
+            .bind(quoted_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// `(status_id, quote_state, quotes_count)` of the given statuses: the quote columns
+/// that [`StatusRow`] does not carry.
+pub async fn quote_info(db: &Db, ids: &[i64]) -> Result<Vec<(i64, Option<String>, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT id, quote_state, quotes_count FROM statuses WHERE id IN ");
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<(i64, Option<String>, i64)>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}
+
+/// A page of the statuses quoting `quoted_id` with an accepted quote, not deleted,
+/// newest first.
+pub async fn quotes_of(
+    db: &Db,
+    quoted_id: i64,
+    page: &crate::PageParams,
+) -> Result<Vec<StatusRow>> {
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM statuses WHERE quote_of_id = "));
+        qb.push_bind(quoted_id);
+        qb.push(" AND quote_state = 'accepted' AND deleted_at IS NULL");
+        page.push_sql(&mut qb, "id");
+        qb.build_query_as::<StatusRow>().fetch_all(p).await
+    })?;
+    Ok(page.finish(rows))
+}

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod instance;
 pub mod notifications;
 pub mod profile;
+pub mod quotes;
 pub mod remote_status;
 pub mod resolve;
 pub mod scopes;

@@ -379,11 +379,14 @@ pub async fn store_remote_object(
         .map(|a| (next_id(), a))
         .collect();
     remote::add_silent_mentions(&app.db, id, &silent).await?;
-    let row = fulmar_store::statuses::by_id(&app.db, id)
+    let mut row = fulmar_store::statuses::by_id(&app.db, id)
         .await?
         .ok_or(ResolveError::NotFound)?;
     // Replies that arrived before this status now find their parent.
     super::threads::link_orphans(app, &row).await?;
+    if let Some(quoted) = super::quotes::link_received(app, &row, obj.quote.as_deref()).await {
+        row.quote_of_id = Some(quoted);
+    }
     Ok((row, true))
 }
 

@@ -1,12 +1,13 @@
 //! Conversions from stored rows to Mastodon API entities. Lists are converted in
 //! batches: one query per kind of related row for the whole page, never one per item.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::statuses::StatusRow;
 use fulmar_store::users::UserRow;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::entities::{
     Account, Application, Field, MediaAttachment, Mention, Poll, PollOption, Source, Status, Tag,
@@ -164,8 +165,37 @@ pub async fn statuses(
         .filter(|s| s.deleted_at.is_none())
         .map(|s| (s.id, s))
         .collect();
-    let all: Vec<&StatusRow> = rows.iter().chain(originals.values()).collect();
+    // Quoted statuses of the page in one query; each is shown only to a viewer who may
+    // see it (Mastodon's `unauthorized` state otherwise), a deleted one not at all.
+    let quote_ids: Vec<i64> = rows
+        .iter()
+        .chain(originals.values())
+        .filter_map(|r| r.quote_of_id)
+        .collect();
+    let mut quoted: HashMap<i64, StatusRow> = HashMap::new();
+    let mut hidden: HashSet<i64> = HashSet::new();
+    for q in fulmar_store::statuses::by_ids(db, &quote_ids).await? {
+        if q.deleted_at.is_some() {
+            continue;
+        }
+        if crate::core::visibility::can_see(db, &q, viewer).await? {
+            quoted.insert(q.id, q);
+        } else {
+            hidden.insert(q.id);
+        }
+    }
+    let all: Vec<&StatusRow> = rows
+        .iter()
+        .chain(originals.values())
+        .chain(quoted.values())
+        .collect();
     let status_ids: Vec<i64> = all.iter().map(|s| s.id).collect();
+    let quote_info: HashMap<i64, (Option<String>, i64)> =
+        fulmar_store::statuses::quote_info(db, &status_ids)
+            .await?
+            .into_iter()
+            .map(|(id, state, count)| (id, (state, count)))
+            .collect();
     let mentions = fulmar_store::statuses::mentions_of(db, &status_ids).await?;
     let tags = fulmar_store::statuses::tags_of(db, &status_ids).await?;
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
@@ -273,7 +303,7 @@ pub async fn statuses(
             reblogs_count: row.reblogs_count,
             favourites_count: row.favourites_count,
             replies_count: row.replies_count,
-            quotes_count: 0,
+            quotes_count: quote_info.get(&row.id).map_or(0, |(_, n)| *n),
             in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
             in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
             reblog: None,
@@ -293,14 +323,45 @@ pub async fn statuses(
         })
     };
 
+    let quote_state = |row: &StatusRow| -> String {
+        quote_info
+            .get(&row.id)
+            .and_then(|(state, _)| state.clone())
+            .unwrap_or_else(|| crate::core::quotes::RECEIVED_STATE.to_owned())
+    };
+    // A quoted status shows its own quote shallowly (the id only), as Mastodon does,
+    // so that a chain of quotes is one level deep in every response.
+    let shallow = |row: &StatusRow| -> Option<Value> {
+        let of = row.quote_of_id?;
+        Some(json!({"state": quote_state(row), "quoted_status_id": of.to_string()}))
+    };
+    let with_quote = |row: &StatusRow| -> Option<Status> {
+        let mut entity = convert(row)?;
+        if let Some(of) = row.quote_of_id {
+            let (state, shown) = match quoted.get(&of) {
+                Some(q) => match convert(q) {
+                    Some(mut inner) => {
+                        inner.quote = shallow(q);
+                        (quote_state(row), Some(inner))
+                    }
+                    None => ("deleted".to_owned(), None),
+                },
+                None if hidden.contains(&of) => ("unauthorized".to_owned(), None),
+                None => ("deleted".to_owned(), None),
+            };
+            entity.quote = Some(json!({"state": state, "quoted_status": shown}));
+        }
+        Some(entity)
+    };
+
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(mut entity) = convert(row) else {
+        let Some(mut entity) = with_quote(row) else {
             continue;
         };
         if let Some(of) = row.reblog_of_id {
             // A reblog of something we no longer have is not shown at all.
-            let Some(original) = originals.get(&of).and_then(&convert) else {
+            let Some(original) = originals.get(&of).and_then(&with_quote) else {
                 continue;
             };
             // A reblog carries the original's content and counts, with its own id.

@@ -18,6 +18,7 @@ mod notifications;
 mod oauth;
 mod peer;
 mod queue;
+mod quotes;
 mod receive_objects;
 mod receive_social;
 mod remote_media;

@@ -45,6 +45,7 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/statuses/{id}/unpin", post(unpin))
         .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
+        .route("/api/v1/statuses/{id}/quotes", get(quotes))
 }
 
 /// True when a `poll` parameter actually describes a poll (clients send `null` or an
@@ -504,6 +505,47 @@ async fn reblogged_by(
     Params(q): Params<PageQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Account>>)> {
     accounts_who(app, auth, uri, id, q, true).await
+}
+
+/// `GET /api/v1/statuses/:id/quotes`: the statuses quoting one of the viewer's own
+/// statuses, newest first. Mastodon 4.5 shows this list to the quoted status's author
+/// only (others get 403), and only the quotes the viewer may see.
+async fn quotes(
+    State(app): State<App>,
+    auth: Auth,
+    uri: Uri,
+    Path(id): Path<String>,
+    Params(q): Params<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<Status>>)> {
+    auth.require("read:statuses")?;
+    let viewer = auth.account_id();
+    let page = q.params(pagination::STATUSES)?;
+    let quoted = statuses::find_visible(&app.db, &id, Some(viewer)).await?;
+    if quoted.account_id != viewer {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Only the author of a status may list its quotes",
+        ));
+    }
+    let rows = fulmar_store::statuses::quotes_of(&app.db, quoted.id, &page).await?;
+    let headers = link_header(
+        &app,
+        &uri,
+        &page,
+        rows.len(),
+        rows.first().map(|r| r.id),
+        rows.last().map(|r| r.id),
+    );
+    let mut visible = Vec::with_capacity(rows.len());
+    for row in rows {
+        if statuses::is_visible(&app.db, &row, Some(viewer)).await? {
+            visible.push(row);
+        }
+    }
+    Ok((
+        headers,
+        Json(to_mastodon::statuses(&app, &visible, Some(viewer)).await?),
+    ))
 }
 
 async fn accounts_who(
