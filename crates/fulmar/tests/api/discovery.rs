@@ -386,15 +386,13 @@ db_test!(framework_errors_are_json_too, |app: TestApp| async move {
         .await;
     assert_eq!(res.status(), 400);
     assert!(error_of(res).await.contains("duplicate field"));
-    // A body over the 1 MB limit.
-    let res = app
-        .client
-        .post(app.url("/api/v1/apps"))
-        .header("content-type", "application/json")
-        .body(vec![b' '; 2 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 413);
-    error_of(res).await;
+    // A body over the 1 MB limit, refused from its Content-Length.
+    let (status, body) = crate::helpers::post_announcing(
+        &app.url("/api/v1/apps"),
+        &[("Content-Type".into(), "application/json".into())],
+        2 * 1024 * 1024,
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].is_string(), "{body}");
 });

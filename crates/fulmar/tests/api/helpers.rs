@@ -421,3 +421,75 @@ pub async fn follow_directly(db: &Db, follower: i64, target: i64) {
     .await
     .expect("store a follow");
 }
+
+/// POSTs a request announcing a `content_length`-byte body without sending the body,
+/// over a raw connection, and returns the status and JSON body of the answer.
+///
+/// This is how a body over the size limit is tested without a race: the server
+/// refuses it from its `Content-Length` alone and closes the connection, and an HTTP
+/// client still busy writing megabytes of body can then fail with a broken pipe
+/// before it reads the answer.
+pub async fn post_announcing(
+    url: &str,
+    headers: &[(String, String)],
+    content_length: usize,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = url::Url::parse(url).expect("URL");
+    let authority = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port_or_known_default().expect("port")
+    );
+    let mut stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connect");
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {content_length}\r\n",
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers without waiting for the body")
+    .expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        // Chunk sizes in hex, each followed by its data; a zero chunk ends it.
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 || tail.len() < size {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = tail[size..].trim_start_matches("\r\n");
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, value)
+}

@@ -114,7 +114,12 @@ async fn bad_deliveries(backend: Backend) {
     big["content"] = json!("x".repeat(1024 * 1024 + 10));
     let big = big.to_string().into_bytes();
     let headers = signed_headers(&bob, &inbox, &big, SystemTime::now());
-    let (status, res) = peer.post_raw(&inbox, headers, big).await;
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .filter(|(k, _)| k != "host")
+        .collect();
+    let (status, res) = crate::helpers::post_announcing(&inbox, &headers, big.len()).await;
     refused(status, &res, 413);
 
     // Nesting far past serde_json's limit of 128 levels: a 400, not a stack overflow.
