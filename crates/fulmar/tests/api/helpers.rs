@@ -384,12 +384,21 @@ macro_rules! fed_test {
 
 /// Polls `check` every 50 ms for up to 10 s (federation effects arrive through the
 /// queue, a moment after the request); panics with `what` when it never holds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    eventually_within(std::time::Duration::from_secs(10), what, check).await;
+}
+
+/// [`eventually`] with another time limit, for effects that take several fetches.
+pub async fn eventually_within<F, Fut>(limit: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
     loop {
         if check().await {
             return;
@@ -400,6 +409,15 @@ where
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Waits (up to 10 s) until `queue` has no job left to run: every received activity
+/// acted on or dropped, every fetch finished or given up.
+pub async fn queue_drained(db: &Db, queue: &str) {
+    eventually(&format!("the {queue} queue drains"), || async {
+        fulmar_store::jobs::pending(db, queue).await.unwrap() == 0
+    })
+    .await;
 }
 
 /// Stores `follower` following `target` directly, as if a follow had been accepted,

@@ -283,3 +283,20 @@ async fn handle(
     }
     StatusCode::NOT_FOUND.into_response()
 }
+
+/// Starts a peer with an actor `bob` whom local account `follower` of `fulmar`
+/// follows (stored directly, as if bob had accepted), for tests of what bob's
+/// deliveries do rather than of how the follow is made. Also returns bob's account
+/// row here.
+pub async fn followed_bob(
+    fulmar: &TestApp,
+    follower: i64,
+) -> (Peer, PeerActor, fulmar_store::accounts::AccountRow) {
+    let peer = Peer::start().await;
+    let bob = peer.actor("bob");
+    let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
+        .await
+        .expect("resolve bob");
+    crate::helpers::follow_directly(&fulmar.app.db, follower, bob_row.id).await;
+    (peer, bob, bob_row)
+}

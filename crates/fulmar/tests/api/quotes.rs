@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::fed_test;
 use crate::helpers::{Backend, TestApp};
-use crate::peer::{dev_server, Peer, PeerActor};
+use crate::peer::{dev_server, followed_bob, Peer, PeerActor};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -27,12 +27,7 @@ impl World {
         let fulmar = dev_server(backend).await;
         let (alice, token) = fulmar.user_with_token("alice", "read write follow").await;
         let (_, carol_token) = fulmar.user_with_token("carol", "read write").await;
-        let peer = Peer::start().await;
-        let bob = peer.actor("bob");
-        let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
-            .await
-            .expect("resolve bob");
-        crate::helpers::follow_directly(&fulmar.app.db, alice.id, bob_row.id).await;
+        let (peer, bob, _) = followed_bob(&fulmar, alice.id).await;
         World {
             fulmar,
             alice,

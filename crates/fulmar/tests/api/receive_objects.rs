@@ -1,14 +1,12 @@
 //! Received Create, Update and Delete of statuses: a peer on loopback pushes signed
 //! activities and the statuses show (or do not) through the client API.
 
-use std::time::{Duration, Instant};
-
 use fulmar_store::accounts::AccountRow;
 use serde_json::{json, Value};
 
 use crate::db_test;
 use crate::helpers::TestApp;
-use crate::peer::{dev_server, Peer, PeerActor};
+use crate::peer::{dev_server, followed_bob, Peer, PeerActor};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -27,13 +25,7 @@ impl World {
         app.stop().await;
         let fulmar = dev_server(backend).await;
         let (alice, token) = fulmar.user_with_token("alice", "read write follow").await;
-        let peer = Peer::start().await;
-        let bob = peer.actor("bob");
-        let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
-            .await
-            .expect("resolve bob");
-        // Stored directly: following through the API is another part of the inbox work.
-        crate::helpers::follow_directly(&fulmar.app.db, alice.id, bob_row.id).await;
+        let (peer, bob, _) = followed_bob(&fulmar, alice.id).await;
         World {
             fulmar,
             token,
@@ -86,17 +78,7 @@ impl World {
 
     /// Waits until the inbox queue is empty (every activity acted on or dropped).
     async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pending = fulmar_store::jobs::pending(&self.fulmar.app.db, "inbox")
-                .await
-                .unwrap();
-            if pending == 0 {
-                return;
-            }
-            assert!(Instant::now() < deadline, "inbox jobs still pending");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::helpers::queue_drained(&self.fulmar.app.db, "inbox").await;
     }
 
     /// The status with this URI as the API shows it to alice, once stored.

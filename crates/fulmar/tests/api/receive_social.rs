@@ -12,13 +12,7 @@ const ALL: &str = "read write follow";
 
 /// Waits until every received activity has been processed.
 async fn drained(fulmar: &TestApp) {
-    eventually("the inbox queue drains", || async {
-        fulmar_store::jobs::pending(fulmar.db(), "inbox")
-            .await
-            .unwrap()
-            == 0
-    })
-    .await;
+    crate::helpers::queue_drained(fulmar.db(), "inbox").await;
 }
 
 struct World {

@@ -2,14 +2,12 @@
 //! and Updates with attachments (Pixelfed's and Mastodon's shapes), and the statuses
 //! show them through the client API.
 
-use std::time::{Duration, Instant};
-
 use fulmar_store::accounts::AccountRow;
 use serde_json::{json, Value};
 
 use crate::db_test;
 use crate::helpers::TestApp;
-use crate::peer::{dev_server, Peer, PeerActor};
+use crate::peer::{dev_server, followed_bob, Peer, PeerActor};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -28,26 +26,7 @@ impl World {
         app.stop().await;
         let fulmar = dev_server(backend).await;
         let (alice, token) = fulmar.user_with_token("alice", "read write follow").await;
-        let peer = Peer::start().await;
-        let bob = peer.actor("bob");
-        let bob_row = fulmar::core::resolve::resolve_actor_url(&fulmar.app, &bob.id)
-            .await
-            .expect("resolve bob");
-        fulmar_store::relationships::follow(
-            &fulmar.app.db,
-            &fulmar_store::relationships::NewFollowRow {
-                id: fulmar::core::ids::next_id(),
-                account_id: alice.id,
-                target_account_id: bob_row.id,
-                uri: None,
-                show_reblogs: true,
-                notify: false,
-                languages: None,
-                created_at: 0,
-            },
-        )
-        .await
-        .unwrap();
+        let (peer, bob, bob_row) = followed_bob(&fulmar, alice.id).await;
         World {
             fulmar,
             token,
@@ -94,17 +73,7 @@ impl World {
 
     /// Waits until the inbox queue is empty (every activity acted on or dropped).
     async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pending = fulmar_store::jobs::pending(&self.fulmar.app.db, "inbox")
-                .await
-                .unwrap();
-            if pending == 0 {
-                return;
-            }
-            assert!(Instant::now() < deadline, "inbox jobs still pending");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::helpers::queue_drained(&self.fulmar.app.db, "inbox").await;
     }
 
     /// The status with this URI as alice's home timeline shows it.
