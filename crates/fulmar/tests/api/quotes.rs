@@ -1,8 +1,6 @@
 //! Quote posts (FEP-044f, Mastodon 4.5): received quotes are resolved one level deep
 //! and shown as the Quote entity, to viewers who may see the quoted status.
 
-use std::time::{Duration, Instant};
-
 use fulmar_store::accounts::AccountRow;
 use serde_json::{json, Value};
 
@@ -69,14 +67,10 @@ impl World {
             .post(&self.bob, &self.fulmar.url("/inbox"), &activity)
             .await;
         assert_eq!(status, 202, "{body}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.stored_id(&id).await.is_some() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{id} was not stored");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // The row is stored before its quote is resolved and linked: wait for the
+        // whole job, not for the row.
+        crate::helpers::queue_drained(&self.fulmar.app.db, "inbox").await;
+        assert!(self.stored_id(&id).await.is_some(), "{id} was not stored");
     }
 
     async fn stored_id(&self, uri: &str) -> Option<i64> {
