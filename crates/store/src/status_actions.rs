@@ -55,6 +55,23 @@ pub struct Publish<'a> {
 const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
     CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END WHERE id = $1";
 
+/// Inserts a reblog (`status.reblog_of_id` set): no mentions or tags, counted for
+/// its author like any status. A second reblog of the same status by the same
+/// account fails with [`StoreError::Conflict`].
+pub async fn publish_reblog(db: &Db, status: &NewStatus) -> Result<()> {
+    publish(
+        db,
+        &Publish {
+            status,
+            mentions: &[],
+            tags: &[],
+            counts_for_author: true,
+            counts_as_reply: false,
+        },
+    )
+    .await
+}
+
 /// Inserts a status (a post, reply or reblog) with its mentions and tags, and
 /// updates the counters it affects, in one transaction. A second reblog of the same
 /// status by the same account fails with [`StoreError::Conflict`].

@@ -55,6 +55,17 @@ impl PageQuery {
     }
 }
 
+/// The collection itself, without items: its size and where its first page is.
+fn collection_root(id: &str, total: i64) -> Response {
+    ActivityJson(OrderedCollection::new(
+        id.to_owned(),
+        total,
+        format!("{id}?page=true"),
+        None,
+    ))
+    .into_response()
+}
+
 /// Builds the collection or the requested page from rows that carry a cursor.
 fn respond<T>(
     id: &str,
@@ -65,13 +76,7 @@ fn respond<T>(
     item: impl Fn(&T) -> Value,
 ) -> Response {
     let Some(page) = page else {
-        return ActivityJson(OrderedCollection::new(
-            id.to_owned(),
-            total,
-            format!("{id}?page=true"),
-            None,
-        ))
-        .into_response();
+        return collection_root(id, total);
     };
     let mut rows = rows;
     let has_more = rows.len() as i64 > PAGE_SIZE;
@@ -330,13 +335,7 @@ fn respond_ascending(
     urls: &crate::core::urls::Urls,
 ) -> Response {
     let Some(page) = page else {
-        return ActivityJson(OrderedCollection::new(
-            id.to_owned(),
-            total,
-            format!("{id}?page=true"),
-            None,
-        ))
-        .into_response();
+        return collection_root(id, total);
     };
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);

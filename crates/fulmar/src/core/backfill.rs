@@ -20,7 +20,7 @@ use fulmar_federation::from_activitypub::{self as ap, id_of};
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::backfill::OUTBOX_PRIVATE;
 use fulmar_store::remote;
-use fulmar_store::status_actions::{self as actions, Publish};
+use fulmar_store::status_actions as actions;
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::StoreError;
 use serde_json::Value;
@@ -397,17 +397,7 @@ async fn store_announce(
         created_at: at,
         ..Default::default()
     };
-    let published = actions::publish(
-        &app.db,
-        &Publish {
-            status: &status,
-            mentions: &[],
-            tags: &[],
-            counts_for_author: true,
-            counts_as_reply: false,
-        },
-    )
-    .await;
+    let published = actions::publish_reblog(&app.db, &status).await;
     match published {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Ok(None),

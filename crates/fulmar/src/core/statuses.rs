@@ -742,17 +742,7 @@ pub async fn reblog(
         created_at: now_ms(),
         ..Default::default()
     };
-    let published = actions::publish(
-        db,
-        &Publish {
-            status: &status,
-            mentions: &[],
-            tags: &[],
-            counts_for_author: true,
-            counts_as_reply: false,
-        },
-    )
-    .await;
+    let published = actions::publish_reblog(db, &status).await;
     match published {
         Ok(()) => {}
         // A concurrent request reblogged it first.

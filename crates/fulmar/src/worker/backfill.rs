@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fulmar_store::accounts::AccountRow;
-use fulmar_store::jobs::{self, JobRow, NewJob};
+use fulmar_store::jobs::{self, JobRow};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -20,7 +20,6 @@ use super::hosts::HostLimits;
 use super::{Outcome, Shared};
 use crate::core::backfill::{self, BackfillError};
 use crate::core::error::CoreResult;
-use crate::core::ids::next_id;
 use crate::core::resolve::authority;
 use crate::core::time::now_ms;
 use crate::state::App;
@@ -86,27 +85,14 @@ pub async fn request(
     if !fulmar_store::backfill::claim(&app.db, account.id, now, cooldown).await? {
         return Ok(false);
     }
-    let payload = serde_json::to_string(&BackfillJob {
+    let job = BackfillJob {
         account_id: account.id,
         reason,
         reader_id,
-    })
-    .map_err(anyhow::Error::from)?;
-    jobs::enqueue(
-        &app.db,
-        &NewJob {
-            id: next_id(),
-            queue: QUEUE.into(),
-            payload,
-            run_at: now,
-            concurrency_key: authority(&account.uri),
-            // A server that is down now may answer later; beyond that it is not worth
-            // insisting for posts that are a nicety.
-            max_attempts: 3,
-            created_at: now,
-        },
-    )
-    .await?;
+    };
+    // A server that is down now may answer later; beyond that it is not worth
+    // insisting for posts that are a nicety: 3 attempts.
+    super::enqueue_now(&app.db, QUEUE, &job, authority(&account.uri), 3).await?;
     super::wake();
     Ok(true)
 }

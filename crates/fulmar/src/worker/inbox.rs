@@ -1,7 +1,7 @@
 //! The `inbox` queue: activities that arrived, verified and stored by
 //! `activitypub::inbox`, processed by `activitypub::receive`.
 
-use fulmar_store::jobs::{self, JobRow, NewJob};
+use fulmar_store::jobs::JobRow;
 use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,8 +9,6 @@ use serde_json::Value;
 use super::{Outcome, Shared};
 use crate::activitypub::receive::{self, ReceiveError};
 use crate::core::error::CoreResult;
-use crate::core::ids::next_id;
-use crate::core::time::now_ms;
 
 pub const QUEUE: &str = "inbox";
 
@@ -31,26 +29,12 @@ pub struct InboxJob {
 
 /// Stores a received activity and wakes this process's pollers.
 pub async fn enqueue(db: &Db, job: &InboxJob) -> CoreResult<()> {
-    let payload = serde_json::to_string(job).map_err(anyhow::Error::from)?;
-    let now = now_ms();
     let origin = job
         .activity
         .get("actor")
         .and_then(fulmar_federation::from_activitypub::id_of)
         .and_then(|a| crate::core::resolve::authority(&a));
-    jobs::enqueue(
-        db,
-        &NewJob {
-            id: next_id(),
-            queue: QUEUE.into(),
-            payload,
-            run_at: now,
-            concurrency_key: origin,
-            max_attempts: 8,
-            created_at: now,
-        },
-    )
-    .await?;
+    super::enqueue_now(db, QUEUE, job, origin, 8).await?;
     super::wake();
     Ok(())
 }

@@ -95,6 +95,33 @@ impl Settings {
     }
 }
 
+/// Queues one job of `queue` carrying `payload` as JSON, due now. Callers wake the
+/// pollers ([`wake`]) when they want it picked up at once.
+pub(crate) async fn enqueue_now<T: serde::Serialize>(
+    db: &fulmar_store::Db,
+    queue: &str,
+    payload: &T,
+    concurrency_key: Option<String>,
+    max_attempts: i32,
+) -> crate::core::error::CoreResult<()> {
+    let payload = serde_json::to_string(payload).map_err(anyhow::Error::from)?;
+    let now = now_ms();
+    jobs::enqueue(
+        db,
+        &jobs::NewJob {
+            id: crate::core::ids::next_id(),
+            queue: queue.into(),
+            payload,
+            run_at: now,
+            concurrency_key,
+            max_attempts,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 fn wake_signal() -> &'static Notify {
     static WAKE: OnceLock<Notify> = OnceLock::new();
     WAKE.get_or_init(Notify::new)

@@ -93,22 +93,7 @@ pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
 }
 
 async fn enqueue(db: &Db, event: &Event) -> CoreResult<()> {
-    let payload = serde_json::to_string(&event).map_err(anyhow::Error::from)?;
-    let now = now_ms();
-    jobs::enqueue(
-        db,
-        &NewJob {
-            id: next_id(),
-            queue: QUEUE.into(),
-            payload,
-            run_at: now,
-            concurrency_key: None,
-            max_attempts: 10,
-            created_at: now,
-        },
-    )
-    .await?;
-    Ok(())
+    super::enqueue_now(db, QUEUE, event, None, 10).await
 }
 
 /// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote and

@@ -20,7 +20,7 @@ use std::time::Duration;
 use fulmar_federation::thread_collections::{
     context_of, parse_collection_page, replies_of, CollectionRef, ThreadItem, ThreadPage,
 };
-use fulmar_store::jobs::{self, JobRow, NewJob};
+use fulmar_store::jobs::{self, JobRow};
 use fulmar_store::statuses::StatusRow;
 use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,6 @@ use super::hosts::HostLimits;
 use super::{Outcome, Shared};
 use crate::config::ThreadSettings;
 use crate::core::error::CoreResult;
-use crate::core::ids::next_id;
 use crate::core::remote_status;
 use crate::core::resolve::{self, authority};
 use crate::core::time::now_ms;
@@ -46,21 +45,7 @@ pub struct ThreadJob {
 
 /// Queues the fetch of a thread (the caller has claimed it in `thread_fetches`).
 pub async fn enqueue(db: &Db, root_id: i64) -> CoreResult<()> {
-    let payload = serde_json::to_string(&ThreadJob { root_id }).map_err(anyhow::Error::from)?;
-    let now = now_ms();
-    jobs::enqueue(
-        db,
-        &NewJob {
-            id: next_id(),
-            queue: QUEUE.into(),
-            payload,
-            run_at: now,
-            concurrency_key: None,
-            max_attempts: 1,
-            created_at: now,
-        },
-    )
-    .await?;
+    super::enqueue_now(db, QUEUE, &ThreadJob { root_id }, None, 1).await?;
     super::wake();
     Ok(())
 }

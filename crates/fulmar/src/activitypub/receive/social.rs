@@ -10,7 +10,7 @@ use fulmar_federation::from_activitypub::{id_of, is_public, parse_actor};
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::relationships::{self as rel, FollowByUri};
 use fulmar_store::remote;
-use fulmar_store::status_actions::{self as actions, Publish};
+use fulmar_store::status_actions as actions;
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::StoreError;
 use serde_json::Value;
@@ -436,17 +436,7 @@ pub async fn announce(r: &Received<'_>) -> ReceiveResult<()> {
         created_at: now_ms(),
         ..Default::default()
     };
-    let published = actions::publish(
-        db,
-        &Publish {
-            status: &status,
-            mentions: &[],
-            tags: &[],
-            counts_for_author: true,
-            counts_as_reply: false,
-        },
-    )
-    .await;
+    let published = actions::publish_reblog(db, &status).await;
     match published {
         Ok(()) => {}
         // The same Announce (or another of the same status) was stored meanwhile.
