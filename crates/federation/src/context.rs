@@ -40,3 +40,42 @@ pub fn actor() -> Value {
 pub fn activitystreams() -> Value {
     Value::String(ACTIVITYSTREAMS.to_owned())
 }
+
+/// The context of Notes and the activities that carry them: ActivityStreams with the
+/// terms of quote posts (FEP-044f, and the older `quoteUri` and `_misskey_quote`) and
+/// of interaction policies (GoToSocial's namespace, which FEP-044f reuses), mapped
+/// as Mastodon 4.5 maps them.
+pub fn note() -> Value {
+    json!([
+        ACTIVITYSTREAMS,
+        {
+            "sensitive": "as:sensitive",
+            "toot": "http://joinmastodon.org/ns#",
+            "conversation": "ostatus:conversation",
+            "ostatus": "http://ostatus.org#",
+            "quote": "https://w3id.org/fep/044f#quote",
+            "quoteUri": "http://fedibird.com/ns#quoteUri",
+            "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
+            "quoteAuthorization": { "@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id" },
+            "gts": "https://gotosocial.org/ns#",
+            "interactionPolicy": { "@id": "gts:interactionPolicy", "@type": "@id" },
+            "canQuote": { "@id": "gts:canQuote", "@type": "@id" },
+            "automaticApproval": { "@id": "gts:automaticApproval", "@type": "@id" },
+            "manualApproval": { "@id": "gts:manualApproval", "@type": "@id" }
+        }
+    ])
+}
+
+/// The context of QuoteRequest activities and QuoteAuthorization documents.
+pub fn quote_authorization() -> Value {
+    json!([
+        ACTIVITYSTREAMS,
+        {
+            "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+            "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+            "gts": "https://gotosocial.org/ns#",
+            "interactingObject": { "@id": "gts:interactingObject", "@type": "@id" },
+            "interactionTarget": { "@id": "gts:interactionTarget", "@type": "@id" }
+        }
+    ])
+}

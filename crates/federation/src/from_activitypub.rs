@@ -101,6 +101,9 @@ pub struct RemoteObject {
     pub context: Option<String>,
     pub conversation: Option<String>,
     pub quote: Option<String>,
+    /// FEP-044f `quoteAuthorization`: the id of the QuoteAuthorization the quoted
+    /// author's server issued for this quote, when the quote was approved.
+    pub quote_authorization: Option<String>,
     /// Media attached to the object (`attachment` entries other than fields), at most
     /// [`MAX_ATTACHMENTS`], in the order sent.
     pub attachments: Vec<RemoteAttachment>,
@@ -388,6 +391,7 @@ pub fn parse_object(v: &Value) -> Result<RemoteObject, ParseError> {
         context: id_prop(o, "context"),
         conversation: str_of(o, "conversation"),
         quote,
+        quote_authorization: id_prop(o, "quoteAuthorization"),
         attachments: parse_attachments(o.get("attachment")),
     })
 }
@@ -507,6 +511,11 @@ pub struct RemoteActivity {
     pub cc: Vec<String>,
     /// `content` (Misskey's reaction on `Like` and `EmojiReact`).
     pub content: Option<String>,
+    /// `instrument` as sent (FEP-044f `QuoteRequest`: the quoting object, by id or
+    /// embedded), `Null` when absent.
+    pub instrument: Value,
+    /// The id in `result` (FEP-044f: the `QuoteAuthorization` of an `Accept`).
+    pub result: Option<String>,
 }
 
 /// The activity types Fulmar acts on. Others are accepted and ignored.
@@ -526,6 +535,7 @@ pub const ACTIVITY_TYPES: &[&str] = &[
     "Add",
     "Remove",
     "Flag",
+    "QuoteRequest",
 ];
 
 /// Reads an activity's envelope. The actor must be an http(s) URL; everything else is
@@ -557,5 +567,7 @@ pub fn parse_activity(v: &Value) -> Result<RemoteActivity, ParseError> {
         to: many(o.get("to")).into_iter().filter_map(id_of).collect(),
         cc: many(o.get("cc")).into_iter().filter_map(id_of).collect(),
         content: str_of(o, "content"),
+        instrument: o.get("instrument").cloned().unwrap_or(Value::Null),
+        result: id_prop(o, "result"),
     })
 }

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod notifications;
 pub mod oauth;
 pub mod page;
+pub mod quotes;
 pub mod relationships;
 pub mod remote;
 pub mod search;

@@ -88,10 +88,59 @@ pub async fn publish_with(
     media: &[crate::remote::NewMedia],
     poll: Option<&crate::remote::RemotePoll>,
 ) -> Result<()> {
+    publish_all(db, p, media, poll, None).await
+}
+
+/// Who may quote a new local status, and what it quotes (FEP-044f).
+#[derive(Clone, Debug)]
+pub struct QuoteColumns<'a> {
+    /// `public`, `followers` or `nobody`.
+    pub policy: &'a str,
+    /// The quoted status, the quote's state, and the id of the QuoteRequest to send.
+    pub quote: Option<(i64, &'a str, Option<&'a str>)>,
+}
+
+/// [`publish`] of a local status with its quote columns, in the same transaction, so
+/// that the outbox worker (which may build the `Note` as soon as the status exists)
+/// never sees it without its quote or its quote policy.
+pub async fn publish_quoting(db: &Db, p: &Publish<'_>, q: &QuoteColumns<'_>) -> Result<()> {
+    publish_all(db, p, &[], None, Some(q)).await
+}
+
+async fn publish_all(
+    db: &Db,
+    p: &Publish<'_>,
+    media: &[crate::remote::NewMedia],
+    poll: Option<&crate::remote::RemotePoll>,
+    quote: Option<&QuoteColumns<'_>>,
+) -> Result<()> {
     let s = p.status;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         crate::statuses::insert_with(&mut *tx, s).await?;
+        if let Some(q) = quote {
+            let (quoted, state, request) = match q.quote {
+                Some((id, state, request)) => (Some(id), Some(state), request),
+                None => (None, None, None),
+            };
+            sqlx::query(
+                "UPDATE statuses SET quote_policy = $2, quote_of_id = $3, quote_state = $4, \
+                 quote_request_uri = $5 WHERE id = $1",
+            )
+            .bind(s.id)
+            .bind(q.policy)
+            .bind(quoted)
+            .bind(state)
+            .bind(request)
+            .execute(&mut *tx)
+            .await?;
+            if let (Some(quoted), Some("accepted")) = (quoted, state) {
+                sqlx::query("UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
+                    .bind(quoted)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         for m in p.mentions {
             sqlx::query(
                 "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \

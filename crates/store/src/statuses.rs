@@ -217,9 +217,10 @@ pub async fn mentions_account(db: &Db, status_id: i64, account_id: i64) -> Resul
 }
 
 /// Records that `status_id` quotes `quoted_id`, with the quote's state (FEP-044f /
-/// Mastodon 4.5: `accepted`, `pending` ...), and counts it on the quoted status.
+/// Mastodon 4.5: `accepted`, `pending` ...). `quotes_count` of the quoted status counts
+/// accepted quotes only, as in Mastodon, so it is recounted.
 pub async fn set_quote(db: &Db, status_id: i64, quoted_id: i64, state: &str) -> Result<()> {
-    let changed = with_pool!(db, p => sqlx::query(
+    with_pool!(db, p => sqlx::query(
         "UPDATE statuses SET quote_of_id = $2, quote_state = $3 WHERE id = $1 AND quote_of_id IS NULL")
         .bind(status_id)
         .bind(quoted_id)
@@ -227,16 +228,7 @@ pub async fn set_quote(db: &Db, status_id: i64, quoted_id: i64, state: &str) -> 
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-    // Counted only when the link was new, so that a repeated call does not count twice.
-    if changed > 0 {
-        with_pool!(db, p => sqlx::query(
-            "UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
-            .bind(quoted_id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
+    crate::quotes::recount(db, quoted_id).await
 }
 
 /// `(status_id, quote_state, quotes_count)` of the given statuses: the quote columns

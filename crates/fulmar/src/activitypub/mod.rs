@@ -37,6 +37,10 @@ pub fn routes() -> Router<App> {
         .route("/users/{username}/outbox", get(collections::outbox))
         .route("/users/{username}/statuses/{id}", get(statuses::status))
         .route(
+            "/users/{username}/quote_authorizations/{id}",
+            get(statuses::quote_authorization),
+        )
+        .route(
             "/users/{username}/statuses/{id}/replies",
             get(collections::replies),
         )

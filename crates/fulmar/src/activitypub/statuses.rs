@@ -92,8 +92,71 @@ pub async fn status(
                     .collect();
             let mut note =
                 to_activitypub::note_with_mentions(&status, &account, &mentions, &app.urls);
-            note["@context"] = json!("https://www.w3.org/ns/activitystreams");
+            let quote = quote_of(&app.db, &app.urls, &status).await?;
+            to_activitypub::add_quote(&mut note, &quote, &account, &app.urls);
+            note["@context"] = fulmar_federation::context::note();
             Ok(ActivityJson(note).into_response())
         }
     }
+}
+
+/// The quote facts of a local status, for its Note (see `to_activitypub::add_quote`).
+pub(crate) async fn quote_of(
+    db: &fulmar_store::Db,
+    urls: &crate::core::urls::Urls,
+    status: &fulmar_store::statuses::StatusRow,
+) -> Result<to_activitypub::QuoteOf, fulmar_store::StoreError> {
+    let Some(facts) = fulmar_store::quotes::facts(db, status.id).await? else {
+        return Ok(to_activitypub::QuoteOf::default());
+    };
+    let policy = crate::core::quotes::effective_policy(status, &facts.quote_policy).to_owned();
+    let quoted = match facts.quote_of_id {
+        Some(id) => fulmar_store::statuses::by_id(db, id).await?,
+        None => None,
+    };
+    let quoted = match quoted {
+        Some(q) if q.local => fulmar_store::accounts::by_id(db, q.account_id)
+            .await?
+            .map(|a| (urls.status(&a.username, q.id), urls.status_page(&a.username, q.id))),
+        Some(q) => Some((q.uri.clone(), q.url.clone().unwrap_or(q.uri))),
+        None => None,
+    };
+    // The authorization is published only while the quote stands.
+    let authorization = facts
+        .quote_authorization_uri
+        .filter(|_| facts.quote_state.as_deref() == Some(crate::core::quotes::ACCEPTED));
+    Ok(to_activitypub::QuoteOf {
+        policy,
+        quoted,
+        authorization,
+    })
+}
+
+/// `GET /users/NAME/quote_authorizations/ID`: a QuoteAuthorization this server issued
+/// (FEP-044f), for the quoting server and anyone it shows the quote to. A revoked
+/// authorization is 404, as in Mastodon: the approval no longer exists.
+pub async fn quote_authorization(
+    State(app): State<App>,
+    Path((username, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let account = fulmar_store::accounts::local_by_username(&app.db, &username)
+        .await?
+        .filter(|a| a.suspended_at.is_none())
+        .ok_or_else(ApiError::not_found)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    let auth = fulmar_store::quotes::authorization(&app.db, id)
+        .await?
+        .filter(|a| a.account_id == account.id && a.revoked_at.is_none())
+        .ok_or_else(ApiError::not_found)?;
+    let quoted = fulmar_store::statuses::by_id(&app.db, auth.quoted_status_id)
+        .await?
+        .filter(|s| s.deleted_at.is_none())
+        .ok_or_else(ApiError::not_found)?;
+    let doc = to_activitypub::quote_authorization(
+        &app.urls.quote_authorization(&account.username, auth.id),
+        &app.urls.actor(&account.username),
+        &auth.quoting_uri,
+        &app.urls.status(&account.username, quoted.id),
+    );
+    Ok(ActivityJson(doc).into_response())
 }

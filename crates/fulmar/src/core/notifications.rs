@@ -17,6 +17,8 @@ pub enum Kind {
     Favourite,
     Poll,
     Update,
+    /// Someone quoted one of the recipient's statuses (Mastodon 4.5).
+    Quote,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
             Kind::Favourite => "favourite",
             Kind::Poll => "poll",
             Kind::Update => "update",
+            Kind::Quote => "quote",
         }
     }
 }

@@ -384,7 +384,13 @@ pub async fn store_remote_object(
         .ok_or(ResolveError::NotFound)?;
     // Replies that arrived before this status now find their parent.
     super::threads::link_orphans(app, &row).await?;
-    if let Some(quoted) = super::quotes::link_received(app, &row, obj.quote.as_deref()).await {
+    if let Some(quoted) = super::quotes::link_received(
+        app,
+        &row,
+        obj.quote.as_deref(),
+        obj.quote_authorization.as_deref(),
+    )
+    .await {
         row.quote_of_id = Some(quoted);
     }
     Ok((row, true))

@@ -163,7 +163,7 @@ async fn fetch_actor(app: &App, url: &str) -> ResolveResult<RemoteActor> {
 /// Fetches a document whose `id` is on the origin that served it. When it is not
 /// (a redirect to another host, a copy served elsewhere), the `id` is fetched once
 /// more and must then match.
-async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_json::Value> {
+pub(crate) async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_json::Value> {
     let (served_from, doc) = app
         .client
         .get_activity_from(url, &app.instance_signer)

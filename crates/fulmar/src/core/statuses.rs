@@ -9,7 +9,9 @@
 use std::collections::{HashMap, HashSet};
 
 use fulmar_store::accounts::AccountRow;
-use fulmar_store::status_actions::{self as actions, NewEdit, NewMention, NewTag, Publish};
+use fulmar_store::status_actions::{
+    self as actions, NewEdit, NewMention, NewTag, Publish, QuoteColumns,
+};
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::users::UserRow;
 use fulmar_store::{Db, PageParams, StoreError};
@@ -19,6 +21,7 @@ use super::error::{CoreError, CoreResult};
 use super::formatting::{self, Formatted};
 use super::ids::{next_id, parse_id};
 use super::notifications::{notify, Kind};
+use super::quotes;
 use super::time::now_ms;
 use super::urls::Urls;
 use super::visibility::can_see;
@@ -124,6 +127,10 @@ pub struct Compose {
     pub scheduled_at: Option<String>,
     pub application_id: Option<i64>,
     pub idempotency_key: Option<String>,
+    /// The status to quote (Mastodon 4.5 `quoted_status_id`).
+    pub quoted_status_id: Option<String>,
+    /// Who may quote the new status (`quote_approval_policy`).
+    pub quote_approval_policy: Option<String>,
 }
 
 /// What a client sends to edit a status. As in Mastodon, an edit replaces the text,
@@ -371,10 +378,24 @@ async fn create_with_id(
             (Some(p.account_id), Some(uri), context)
         }
     };
+    let uri = urls.status(&author.username, id);
+    let quote_policy = quotes::parse_policy(
+        compose.quote_approval_policy.as_deref(),
+        "public",
+    )?;
+    let quote = match compose
+        .quoted_status_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(quoted) => Some(quotes::plan_local(db, author, quoted, &uri).await?),
+    };
     let now = now_ms();
     let status = NewStatus {
         id,
-        uri: urls.status(&author.username, id),
+        uri: uri.clone(),
         url: Some(urls.status_page(&author.username, id)),
         account_id: author.id,
         in_reply_to_id: parent.as_ref().map(|p| p.id),
@@ -395,7 +416,7 @@ async fn create_with_id(
     // Queued before the status is stored, so that no crash in between can lose the
     // activity; the worker waits for the status to appear (or gives up if it never does).
     outbox::emit(db, Event::CreateStatus { status_id: id }).await?;
-    actions::publish(
+    actions::publish_quoting(
         db,
         &Publish {
             status: &status,
@@ -404,13 +425,23 @@ async fn create_with_id(
             counts_for_author: visibility != Visibility::Direct,
             counts_as_reply: visibility.is_distributable(),
         },
+        &QuoteColumns {
+            policy: quote_policy,
+            quote: quote
+                .as_ref()
+                .map(|q| (q.quoted.id, q.state, q.request_uri.as_deref())),
+        },
     )
     .await?;
     for m in &mentions {
         notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
     }
     fulmar_store::timelines::fan_out(db, id, author.id, visibility.as_str()).await?;
-    reload(db, id).await
+    let row = reload(db, id).await?;
+    if let Some(planned) = &quote {
+        quotes::after_local(db, urls, &row, planned).await?;
+    }
+    Ok(row)
 }
 
 /// Loads one of the author's own statuses (edit, delete, source): anyone else's is
@@ -540,6 +571,10 @@ pub async fn delete(db: &Db, author: &AccountRow, id: &str) -> CoreResult<Status
             now_ms(),
         )
         .await?;
+        // A deleted quote no longer counts on the status it quoted.
+        if let Some(quoted) = status.quote_of_id {
+            fulmar_store::quotes::recount(db, quoted).await?;
+        }
         outbox::emit(
             db,
             Event::DeleteStatus {

@@ -69,6 +69,11 @@ impl Urls {
         format!("{}/statuses/{id}", self.actor(username))
     }
 
+    /// A QuoteAuthorization issued by `username` (FEP-044f), at the path Mastodon uses.
+    pub fn quote_authorization(&self, username: &str, id: i64) -> String {
+        format!("{}/quote_authorizations/{id}", self.actor(username))
+    }
+
     pub fn status_page(&self, username: &str, id: i64) -> String {
         format!("{}/{id}", self.profile(username))
     }

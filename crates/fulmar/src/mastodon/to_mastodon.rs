@@ -196,6 +196,27 @@ pub async fn statuses(
             .into_iter()
             .map(|(id, state, count)| (id, (state, count)))
             .collect();
+    // Who may quote each status, and how the viewer may (Mastodon 4.5's
+    // `quote_approval`): `automatic` lists the audiences approved automatically,
+    // `manual` is always empty (there is no manual approval).
+    let mut approvals: HashMap<i64, Value> = HashMap::new();
+    for facts in fulmar_store::quotes::facts_of(db, &status_ids).await? {
+        let Some(row) = all.iter().find(|s| s.id == facts.id) else {
+            continue;
+        };
+        let policy = crate::core::quotes::effective_policy(row, &facts.quote_policy);
+        let automatic: Vec<&str> = match policy {
+            "public" => vec!["public"],
+            "followers" => vec!["followers"],
+            _ => vec![],
+        };
+        let current =
+            crate::core::quotes::approval_for(db, row, &facts.quote_policy, viewer).await?;
+        approvals.insert(
+            row.id,
+            json!({"automatic": automatic, "manual": [], "current_user": current}),
+        );
+    }
     let mentions = fulmar_store::statuses::mentions_of(db, &status_ids).await?;
     let tags = fulmar_store::statuses::tags_of(db, &status_ids).await?;
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
@@ -313,7 +334,7 @@ pub async fn statuses(
             text: None,
             edited_at: row.edited_at.map(rfc3339_ms),
             quote: None,
-            quote_approval: None,
+            quote_approval: approvals.get(&row.id).cloned(),
             favourited: flag(|f| &f.favourited),
             reblogged: flag(|f| &f.reblogged),
             muted: flags.as_ref().map(|_| false),
@@ -327,7 +348,7 @@ pub async fn statuses(
         quote_info
             .get(&row.id)
             .and_then(|(state, _)| state.clone())
-            .unwrap_or_else(|| crate::core::quotes::RECEIVED_STATE.to_owned())
+            .unwrap_or_else(|| crate::core::quotes::PENDING.to_owned())
     };
     // A quoted status shows its own quote shallowly (the id only), as Mastodon does,
     // so that a chain of quotes is one level deep in every response.
@@ -338,11 +359,16 @@ pub async fn statuses(
     let with_quote = |row: &StatusRow| -> Option<Status> {
         let mut entity = convert(row)?;
         if let Some(of) = row.quote_of_id {
+            // As Mastodon: only an accepted quote shows its quoted status; the
+            // `deleted` and `unauthorized` states are worked out for accepted ones.
+            let stored = quote_state(row);
             let (state, shown) = match quoted.get(&of) {
+                _ if stored != crate::core::quotes::ACCEPTED => (stored, None),
                 Some(q) => match convert(q) {
                     Some(mut inner) => {
                         inner.quote = shallow(q);
-                        (quote_state(row), Some(inner))
+                        inner.quote_approval = approvals.get(&q.id).cloned();
+                        (stored, Some(inner))
                     }
                     None => ("deleted".to_owned(), None),
                 },

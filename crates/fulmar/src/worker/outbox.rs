@@ -83,6 +83,27 @@ pub enum Event {
     UpdateProfile {
         account_id: i64,
     },
+    /// A local status quotes a remote one: ask its author's server (FEP-044f).
+    QuoteRequest {
+        status_id: i64,
+    },
+    /// A remote quote of a local status was approved by this authorization.
+    AcceptQuote {
+        authorization_id: i64,
+        request_uri: String,
+    },
+    /// A remote quote of a local status was refused.
+    RejectQuote {
+        account_id: i64,
+        requester_id: i64,
+        quoted_status_id: i64,
+        request_uri: String,
+        instrument: String,
+    },
+    /// The quoted author revoked this authorization.
+    RevokeQuote {
+        authorization_id: i64,
+    },
 }
 
 /// Queues `event` for the outbox worker and wakes this process's pollers.
@@ -260,14 +281,22 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                     },
                 })
                 .collect();
-            let note = ap::note_with_mentions(&status, &author, &mentions, urls);
-            let activity = match event {
+            let mut note = ap::note_with_mentions(&status, &author, &mentions, urls);
+            let quote = crate::activitypub::statuses::quote_of(db, urls, &status).await?;
+            ap::add_quote(&mut note, &quote, &author, urls);
+            let mut activity = match event {
                 Event::CreateStatus { .. } => ap::create_note(note),
-                Event::UpdateStatus { .. } => {
-                    ap::update_note(note, status.edited_at.unwrap_or(status.created_at))
-                }
+                Event::UpdateStatus { .. } => ap::update_note(
+                    note,
+                    // A quote approved after posting, or a new quote policy, is news
+                    // too: the Update then needs an id of its own.
+                    status.edited_at.unwrap_or(status.created_at).max(now_ms()),
+                ),
                 _ => ap::delete_note(&note),
             };
+            if !matches!(event, Event::DeleteStatus { .. }) {
+                activity["@context"] = fulmar_federation::context::note();
+            }
             let mut inboxes = BTreeSet::new();
             let direct = status.visibility == "direct";
             if !direct {
@@ -469,6 +498,140 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                 signer: actor.id,
                 inboxes: jobs::follower_inboxes(db, actor.id)
                     .await?
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::QuoteRequest { status_id } => {
+            let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
+                return Ok(None);
+            };
+            let Some(facts) = fulmar_store::quotes::facts(db, status.id).await? else {
+                return Ok(None);
+            };
+            let (Some(quoted_id), Some(request_uri)) = (facts.quote_of_id, facts.quote_request_uri)
+            else {
+                return Ok(None);
+            };
+            let Some(quoted) = fulmar_store::statuses::by_id(db, quoted_id).await? else {
+                return Ok(None);
+            };
+            let Some((me, quoted_author)) = pair(
+                account(db, status.account_id).await?,
+                account(db, quoted.account_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            if status.deleted_at.is_some() {
+                return Ok(None);
+            }
+            let mut note = ap::note(&status, &me, urls);
+            let quote = crate::activitypub::statuses::quote_of(db, urls, &status).await?;
+            ap::add_quote(&mut note, &quote, &me, urls);
+            Plan {
+                activity: ap::quote_request(
+                    &request_uri,
+                    &urls.actor(&me.username),
+                    &quoted.uri,
+                    note,
+                ),
+                signer: me.id,
+                inboxes: quoted_author
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&quoted_author))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::AcceptQuote {
+            authorization_id,
+            request_uri,
+        } => {
+            let Some(auth) = fulmar_store::quotes::authorization(db, *authorization_id).await?
+            else {
+                return Ok(None);
+            };
+            let Some((me, requester)) = pair(
+                account(db, auth.account_id).await?,
+                account(db, auth.quoting_account_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            let auth_uri = urls.quote_authorization(&me.username, auth.id);
+            Plan {
+                activity: ap::answer_quote(
+                    "Accept",
+                    &urls.actor(&me.username),
+                    &requester.uri,
+                    request_uri,
+                    &urls.status(&me.username, auth.quoted_status_id),
+                    &auth.quoting_uri,
+                    Some(&auth_uri),
+                ),
+                signer: me.id,
+                inboxes: requester
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&requester))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::RejectQuote {
+            account_id,
+            requester_id,
+            quoted_status_id,
+            request_uri,
+            instrument,
+        } => {
+            let Some((me, requester)) = pair(
+                account(db, *account_id).await?,
+                account(db, *requester_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            Plan {
+                activity: ap::answer_quote(
+                    "Reject",
+                    &urls.actor(&me.username),
+                    &requester.uri,
+                    request_uri,
+                    &urls.status(&me.username, *quoted_status_id),
+                    instrument,
+                    None,
+                ),
+                signer: me.id,
+                inboxes: requester
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&requester))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Event::RevokeQuote { authorization_id } => {
+            let Some(auth) = fulmar_store::quotes::authorization(db, *authorization_id).await?
+            else {
+                return Ok(None);
+            };
+            let Some((me, requester)) = pair(
+                account(db, auth.account_id).await?,
+                account(db, auth.quoting_account_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            Plan {
+                activity: ap::delete_authorization(
+                    &urls.actor(&me.username),
+                    &urls.quote_authorization(&me.username, auth.id),
+                    &requester.uri,
+                ),
+                signer: me.id,
+                inboxes: requester
+                    .inbox_url
+                    .clone()
+                    .or_else(|| inbox_of(&requester))
                     .into_iter()
                     .collect(),
             }

@@ -2,11 +2,13 @@
 //! meaning for the rows here. Objects (Create, Update and Delete of statuses, polls and
 //! the non-Note types) are handled in [`objects`]; relations between accounts and
 //! interactions (Follow, Accept, Reject, Undo, Like, Announce, Block, EmojiReact, and
-//! Update or Delete of actors) in [`social`].
+//! Update or Delete of actors) in [`social`]; the consent of quote posts
+//! (QuoteRequest, its Accept or Reject, Delete of a QuoteAuthorization) in [`quotes`].
 //!
 //! Every handler is idempotent: the queue delivers at least once, and peers resend.
 
 pub mod objects;
+pub mod quotes;
 pub mod social;
 
 use fulmar_federation::from_activitypub::{parse_activity, RemoteActivity, ACTOR_TYPES};
@@ -120,10 +122,22 @@ async fn dispatch(r: &Received<'_>) -> ReceiveResult<()> {
         "Update" if object_is_actor(a) => social::update_actor(r).await,
         "Update" => objects::update(r).await,
         "Delete" if object_is_actor(a) => social::delete_actor(r).await,
-        "Delete" => objects::delete(r).await,
+        "Delete" => {
+            if quotes::delete_authorization(r).await? {
+                return Ok(());
+            }
+            objects::delete(r).await
+        }
         "Follow" => social::follow(r).await,
-        "Accept" => social::accept(r).await,
-        "Reject" => social::reject(r).await,
+        "Accept" => match quotes::answered(r).await? {
+            Some(quoting) => quotes::accept(r, quoting).await,
+            None => social::accept(r).await,
+        },
+        "Reject" => match quotes::answered(r).await? {
+            Some(quoting) => quotes::reject(r, quoting).await,
+            None => social::reject(r).await,
+        },
+        "QuoteRequest" => quotes::request(r).await,
         "Undo" => social::undo(r).await,
         "Like" | "EmojiReact" => social::like(r).await,
         "Announce" => social::announce(r).await,

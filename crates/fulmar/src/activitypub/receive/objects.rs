@@ -257,5 +257,9 @@ pub async fn delete(r: &Received<'_>) -> ReceiveResult<()> {
     let distributable = status.visibility == "public" || status.visibility == "unlisted";
     fulmar_store::status_actions::soft_delete(&app.db, &status, !direct, distributable, now_ms())
         .await?;
+    // A deleted quote no longer counts on the status it quoted.
+    if let Some(quoted) = status.quote_of_id {
+        fulmar_store::quotes::recount(&app.db, quoted).await?;
+    }
     Ok(())
 }

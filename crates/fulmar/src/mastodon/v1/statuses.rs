@@ -46,6 +46,14 @@ pub fn routes() -> Router<App> {
         .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
         .route("/api/v1/statuses/{id}/quotes", get(quotes))
+        .route(
+            "/api/v1/statuses/{id}/quotes/{quoting_id}/revoke",
+            post(revoke_quote),
+        )
+        .route(
+            "/api/v1/statuses/{id}/interaction_policy",
+            axum::routing::put(interaction_policy),
+        )
 }
 
 /// True when a `poll` parameter actually describes a poll (clients send `null` or an
@@ -80,6 +88,10 @@ struct CreateParams {
     poll: Option<Value>,
     #[serde(default, deserialize_with = "flex::opt_string")]
     scheduled_at: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    quoted_status_id: Option<String>,
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    quote_approval_policy: Option<String>,
 }
 
 /// `POST /api/v1/statuses`
@@ -105,6 +117,8 @@ async fn create(
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        quoted_status_id: p.quoted_status_id,
+        quote_approval_policy: p.quote_approval_policy,
     };
     let row = statuses::create(&app.db, &app.urls, &auth.user, &auth.account, compose)
         .await
@@ -572,4 +586,46 @@ async fn accounts_who(
         .map(|(_, a)| to_mastodon::account(&app.urls, a))
         .collect();
     Ok((headers, Json(accounts)))
+}
+
+/// `POST /api/v1/statuses/:id/quotes/:quoting_status_id/revoke`: the author of a
+/// status withdraws their approval of a quote of it (Mastodon 4.5). Answers the
+/// quoting status, whose quote now reads `revoked`.
+async fn revoke_quote(
+    State(app): State<App>,
+    auth: Auth,
+    Path((id, quoting_id)): Path<(String, String)>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let row = crate::core::quotes::revoke(&app.db, &auth.account, &id, &quoting_id).await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct PolicyParams {
+    #[serde(default, deserialize_with = "flex::opt_string")]
+    quote_approval_policy: Option<String>,
+}
+
+/// `PUT /api/v1/statuses/:id/interaction_policy`: changes who may quote one of the
+/// viewer's own statuses (Mastodon 4.5).
+async fn interaction_policy(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<PolicyParams>,
+) -> ApiResult<Json<Status>> {
+    auth.require("write:statuses")?;
+    let row = crate::core::quotes::set_policy(
+        &app.db,
+        &auth.account,
+        &id,
+        p.quote_approval_policy.as_deref(),
+    )
+    .await?;
+    Ok(Json(
+        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
+    ))
 }
