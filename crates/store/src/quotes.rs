@@ -101,9 +101,8 @@ pub async fn set_request_uri(db: &Db, status_id: i64, uri: &str) -> Result<()> {
 
 /// The local status whose QuoteRequest had this id.
 pub async fn by_request_uri(db: &Db, uri: &str) -> Result<Option<StatusRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM statuses WHERE quote_request_uri = $1 AND local = TRUE"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM statuses WHERE quote_request_uri = $1 AND local = TRUE");
     Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql)
         .bind(uri)
         .fetch_optional(p)
@@ -152,27 +151,38 @@ pub async fn issue(db: &Db, new: &AuthorizationRow) -> Result<AuthorizationRow> 
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-    let sql = format!("SELECT {AUTH_COLUMNS} FROM quote_authorizations WHERE quoting_status_id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
+    let sql =
+        format!("SELECT {AUTH_COLUMNS} FROM quote_authorizations WHERE quoting_status_id = $1");
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
         .bind(new.quoting_status_id)
         .fetch_one(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 pub async fn authorization(db: &Db, id: i64) -> Result<Option<AuthorizationRow>> {
     let sql = format!("SELECT {AUTH_COLUMNS} FROM quote_authorizations WHERE id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
         .bind(id)
         .fetch_optional(p)
-        .await)?)
+        .await)?,
+    )
 }
 
-pub async fn authorization_for(db: &Db, quoting_status_id: i64) -> Result<Option<AuthorizationRow>> {
-    let sql = format!("SELECT {AUTH_COLUMNS} FROM quote_authorizations WHERE quoting_status_id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
+pub async fn authorization_for(
+    db: &Db,
+    quoting_status_id: i64,
+) -> Result<Option<AuthorizationRow>> {
+    let sql =
+        format!("SELECT {AUTH_COLUMNS} FROM quote_authorizations WHERE quoting_status_id = $1");
+    Ok(
+        with_pool!(db, p => sqlx::query_as::<_, AuthorizationRow>(&sql)
         .bind(quoting_status_id)
         .fetch_optional(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 /// Marks an authorization revoked; true when it was not revoked before.

@@ -117,7 +117,12 @@ pub(crate) async fn quote_of(
     let quoted = match quoted {
         Some(q) if q.local => fulmar_store::accounts::by_id(db, q.account_id)
             .await?
-            .map(|a| (urls.status(&a.username, q.id), urls.status_page(&a.username, q.id))),
+            .map(|a| {
+                (
+                    urls.status(&a.username, q.id),
+                    urls.status_page(&a.username, q.id),
+                )
+            }),
         Some(q) => Some((q.uri.clone(), q.url.clone().unwrap_or(q.uri))),
         None => None,
     };

@@ -480,8 +480,7 @@ pub fn add_quote(note: &mut Value, q: &QuoteOf, author: &AccountRow, urls: &Urls
         .replace('"', "&quot;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
-    let fallback =
-        format!("<p class=\"quote-inline\">RE: <a href=\"{escaped}\">{escaped}</a></p>");
+    let fallback = format!("<p class=\"quote-inline\">RE: <a href=\"{escaped}\">{escaped}</a></p>");
     let content = format!("{}{fallback}", note["content"].as_str().unwrap_or_default());
     if let Some(map) = note["contentMap"].as_object_mut() {
         for v in map.values_mut() {

@@ -47,12 +47,17 @@ pub const POLICIES: &[&str] = &["public", "followers", "nobody"];
 
 /// Reads a client's `quote_approval_policy`; absent or empty is `default`.
 pub fn parse_policy(text: Option<&str>, default: &str) -> CoreResult<&'static str> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(default);
+    let text = text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(default);
     POLICIES
         .iter()
         .find(|p| **p == text)
         .copied()
-        .ok_or_else(|| CoreError::Invalid("quote_approval_policy must be public, followers or nobody".into()))
+        .ok_or_else(|| {
+            CoreError::Invalid("quote_approval_policy must be public, followers or nobody".into())
+        })
 }
 
 /// The policy that applies to a status: a followers-only or direct status can be
@@ -116,7 +121,9 @@ pub async fn plan_local(
     if quoted.reblog_of_id.is_some() {
         return Err(refused("A reblog cannot be quoted"));
     }
-    let facts = store::facts(db, quoted.id).await?.ok_or(CoreError::NotFound)?;
+    let facts = store::facts(db, quoted.id)
+        .await?
+        .ok_or(CoreError::NotFound)?;
     if approval_for(db, &quoted, &facts.quote_policy, Some(author.id)).await? != "automatic" {
         return Err(refused("You are not allowed to quote this post"));
     }
@@ -246,7 +253,9 @@ pub async fn set_policy(
     if status.account_id != me.id || status.reblog_of_id.is_some() {
         return Err(CoreError::NotFound);
     }
-    let facts = store::facts(db, status.id).await?.ok_or(CoreError::NotFound)?;
+    let facts = store::facts(db, status.id)
+        .await?
+        .ok_or(CoreError::NotFound)?;
     let policy = parse_policy(policy, &facts.quote_policy)?;
     if policy != facts.quote_policy {
         store::set_policy(db, status.id, policy).await?;

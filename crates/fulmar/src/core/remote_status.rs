@@ -390,7 +390,8 @@ pub async fn store_remote_object(
         obj.quote.as_deref(),
         obj.quote_authorization.as_deref(),
     )
-    .await {
+    .await
+    {
         row.quote_of_id = Some(quoted);
     }
     Ok((row, true))

@@ -379,10 +379,7 @@ async fn create_with_id(
         }
     };
     let uri = urls.status(&author.username, id);
-    let quote_policy = quotes::parse_policy(
-        compose.quote_approval_policy.as_deref(),
-        "public",
-    )?;
+    let quote_policy = quotes::parse_policy(compose.quote_approval_policy.as_deref(), "public")?;
     let quote = match compose
         .quoted_status_id
         .as_deref()

@@ -19,20 +19,24 @@ use crate::worker::outbox::{self, Event};
 pub async fn request(r: &Received<'_>) -> ReceiveResult<()> {
     let app = r.app;
     let a = &r.activity;
-    let request_id = a
-        .id
-        .clone()
-        .ok_or_else(|| invalid("a QuoteRequest without an id"))?;
+    let request_id =
+        a.id.clone()
+            .ok_or_else(|| invalid("a QuoteRequest without an id"))?;
     if authority(&request_id) != authority(&r.actor.uri) {
-        return Err(invalid("the QuoteRequest's id is on another host than its actor"));
+        return Err(invalid(
+            "the QuoteRequest's id is on another host than its actor",
+        ));
     }
     let object = a
         .object_id
         .clone()
         .ok_or_else(|| invalid("the QuoteRequest has no object"))?;
-    let instrument = id_of(&a.instrument).ok_or_else(|| invalid("the QuoteRequest has no instrument"))?;
+    let instrument =
+        id_of(&a.instrument).ok_or_else(|| invalid("the QuoteRequest has no instrument"))?;
     if authority(&instrument) != authority(&r.actor.uri) {
-        return Err(invalid("the quoting object is on another host than the actor"));
+        return Err(invalid(
+            "the quoting object is on another host than the actor",
+        ));
     }
     if !object.starts_with(app.urls.base()) {
         return Err(ignored("a QuoteRequest for a status of another server"));
@@ -44,8 +48,7 @@ pub async fn request(r: &Received<'_>) -> ReceiveResult<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    if quoted.deleted_at.is_some() || !matches!(quoted.visibility.as_str(), "public" | "unlisted")
-    {
+    if quoted.deleted_at.is_some() || !matches!(quoted.visibility.as_str(), "public" | "unlisted") {
         return Err(ignored("a QuoteRequest for a status that cannot be quoted"));
     }
     let facts = store::facts(&app.db, quoted.id)
