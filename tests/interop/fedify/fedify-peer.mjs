@@ -17,11 +17,14 @@ import {
   Endpoints,
   Follow,
   generateCryptoKeyPair,
+  getDocumentLoader,
   MemoryKvStore,
   Note,
   Person,
   Reject,
+  signRequest,
   Undo,
+  verifyRequest,
 } from "@fedify/fedify";
 
 export const ACTOR = "fedi";
@@ -60,6 +63,15 @@ export class FedifyPeer {
     /** Followers of `fedi`, by actor id: the Actor objects Fedify fetched. */
     this.followers = new Map();
     this.notes = new Map();
+    /** Documents served as they are (by path), for types Fedify 1.5 has no class for
+     *  (FEP-044f's QuoteAuthorization). */
+    this.rawDocs = new Map();
+    /** QuoteRequests received, signature verified (Fedify 1.5 has no QuoteRequest
+     *  class, so its inbox would refuse them: they are checked here with its
+     *  verifyRequest instead). */
+    this.quoteRequests = [];
+    /** Every JSON body POSTed to the peer, as sent, before Fedify sees it. */
+    this.rawReceived = [];
     this.server = null;
     this.keyPair = null;
     this.federation = null;
@@ -67,6 +79,7 @@ export class FedifyPeer {
 
   async start() {
     this.keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+    this.documentLoader = getDocumentLoader({ allowPrivateAddress: true });
     // allowPrivateAddress: Fulmar runs on loopback here; without it Fedify refuses to
     // fetch its actors and keys, or to deliver to its inboxes.
     const federation = createFederation({
@@ -147,6 +160,37 @@ export class FedifyPeer {
     this.server = http.createServer(async (req, res) => {
       try {
         const request = await toRequest(req, this.origin);
+        const path = new URL(request.url).pathname;
+        if (request.method === "GET" && this.rawDocs.has(path)) {
+          res.writeHead(200, { "content-type": "application/activity+json" });
+          res.end(JSON.stringify(this.rawDocs.get(path)));
+          return;
+        }
+        if (request.method === "POST") {
+          let body = null;
+          try {
+            body = JSON.parse(await request.clone().text());
+          } catch {
+            body = null;
+          }
+          if (body) this.rawReceived.push(body);
+          if (body?.type === "QuoteRequest") {
+            const key = await verifyRequest(request.clone(), {
+              documentLoader: this.documentLoader,
+              contextLoader: this.documentLoader,
+            });
+            if (key == null) {
+              this.refused.push([req.method, req.url, 401]);
+              res.writeHead(401, { "content-type": "text/plain" });
+              res.end("signature not verified");
+              return;
+            }
+            this.quoteRequests.push({ body, keyId: key.id?.href });
+            res.writeHead(202);
+            res.end();
+            return;
+          }
+        }
         const response = await federation.fetch(request, {
           contextData: undefined,
           onNotFound: () => new Response("Not Found", { status: 404 }),
@@ -172,6 +216,19 @@ export class FedifyPeer {
   /** A Fedify context for sending, as the peer's own origin. */
   context() {
     return this.federation.createContext(new URL(this.origin), undefined);
+  }
+
+  /** POSTs `activity` (plain JSON-LD) to `inbox`, signed by `fedi` with Fedify's own
+   *  signRequest, for activities Fedify 1.5 has no vocabulary class for. */
+  async postSigned(inbox, activity) {
+    const [pair] = await this.context().getActorKeyPairs(ACTOR);
+    const request = new Request(inbox, {
+      method: "POST",
+      headers: { "Content-Type": "application/activity+json" },
+      body: JSON.stringify(activity),
+    });
+    const signed = await signRequest(request, pair.privateKey, pair.keyId);
+    return await fetch(signed, { signal: AbortSignal.timeout(15_000) });
   }
 
   /** The first recorded activity for which `pred` holds, or null. */
