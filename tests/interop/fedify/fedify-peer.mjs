@@ -70,6 +70,8 @@ export class FedifyPeer {
      *  class, so its inbox would refuse them: they are checked here with its
      *  verifyRequest instead). */
     this.quoteRequests = [];
+    /** Accepts and Rejects of QuoteRequests received, signature verified. */
+    this.quoteAnswers = [];
     /** Every JSON body POSTed to the peer, as sent, before Fedify sees it. */
     this.rawReceived = [];
     this.server = null;
@@ -174,7 +176,12 @@ export class FedifyPeer {
             body = null;
           }
           if (body) this.rawReceived.push(body);
-          if (body?.type === "QuoteRequest") {
+          // Also the Accept or Reject of a QuoteRequest: Fedify 1.5's Accept class
+          // cannot read an embedded object of a type it does not know (its inbox
+          // answers 400), and Mastodon 4.5 embeds the QuoteRequest.
+          const quoteAnswer = ["Accept", "Reject"].includes(body?.type) &&
+            body?.object?.type === "QuoteRequest";
+          if (body?.type === "QuoteRequest" || quoteAnswer) {
             const key = await verifyRequest(request.clone(), {
               documentLoader: this.documentLoader,
               contextLoader: this.documentLoader,
@@ -185,7 +192,8 @@ export class FedifyPeer {
               res.end("signature not verified");
               return;
             }
-            this.quoteRequests.push({ body, keyId: key.id?.href });
+            (quoteAnswer ? this.quoteAnswers : this.quoteRequests)
+              .push({ body, keyId: key.id?.href });
             res.writeHead(202);
             res.end();
             return;
