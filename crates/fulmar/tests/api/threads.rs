@@ -652,3 +652,110 @@ thread_test!(
         app.stop().await;
     }
 );
+
+/// Whether `server` has stored the status `uri` (delivered or fetched).
+async fn has(server: &TestApp, uri: &str) -> bool {
+    fulmar_store::remote::status_by_uri(server.db(), uri)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// The user of `token` on `server` follows `name` of `other` (unlocked: at once).
+async fn follow(server: &TestApp, token: &str, other: &TestApp, name: &str) {
+    let actor = other.url(&format!("/users/{name}"));
+    let (status, body) = server
+        .api_get(
+            &format!("/api/v2/search?resolve=true&type=accounts&q={actor}"),
+            token,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["accounts"][0]["id"].as_str().expect("resolved");
+    let path = format!("/api/v1/accounts/{id}/follow");
+    let (status, body) = server.api_post(&path, token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let relationships = format!("/api/v1/accounts/relationships?id[]={id}");
+    crate::helpers::eventually("the follow is accepted", || async {
+        server.api_get(&relationships, token).await.1[0]["following"] == true
+    })
+    .await;
+}
+
+thread_test!(
+    a_local_thread_spread_over_three_servers_is_filled_in,
+    |backend: Backend| async move {
+        // alice's thread on A. bob on B answers her; alice follows bob, so A gets it.
+        // carol on C answers bob; bob follows carol, so B gets it, and A does not.
+        // dave on C answers carol: only C has it.
+        let a = dev_server(backend).await;
+        let b = dev_server(backend).await;
+        let c = dev_server(backend).await;
+        let (_, alice) = a.user_with_token("alice", "read write follow").await;
+        let (_, bob) = b.user_with_token("bob", "read write follow").await;
+        let (_, carol) = c.user_with_token("carol", "read write").await;
+        let (_, dave) = c.user_with_token("dave", "read write").await;
+        follow(&a, &alice, &b, "bob").await;
+        follow(&b, &bob, &c, "carol").await;
+        let root = post(&a, &alice, "the root, on A", None).await;
+        let root_uri = root["uri"].as_str().unwrap().to_owned();
+
+        let on_b = resolve(&b, &bob, &root_uri).await;
+        let reply = post(&b, &bob, "bob answers, on B", Some(&on_b)).await;
+        let reply_uri = reply["uri"].as_str().unwrap().to_owned();
+        crate::helpers::eventually("bob's reply delivered to A", || async {
+            has(&a, &reply_uri).await
+        })
+        .await;
+
+        let on_c = resolve(&c, &carol, &reply_uri).await;
+        let deeper = post(&c, &carol, "carol answers bob, on C", Some(&on_c)).await;
+        let deeper_uri = deeper["uri"].as_str().unwrap().to_owned();
+        crate::helpers::eventually("carol's reply delivered to B", || async {
+            has(&b, &deeper_uri).await
+        })
+        .await;
+        let deepest = post(&c, &dave, "dave answers carol, on C", deeper["id"].as_str()).await;
+        let deepest_uri = deepest["uri"].as_str().unwrap().to_owned();
+        for server in [&b, &c] {
+            crate::helpers::queue_drained(server.db(), "outbox").await;
+            crate::helpers::queue_drained(server.db(), "deliver").await;
+        }
+        assert!(
+            !has(&a, &deeper_uri).await,
+            "A never received carol's reply"
+        );
+        assert!(!has(&a, &deepest_uri).await, "A never received dave's");
+        assert!(!has(&b, &deepest_uri).await, "B never received dave's");
+
+        // alice opens her own thread: A walks bob's reply's `replies` on B, finds
+        // carol's on C, and carol's `replies` there.
+        let root_id = root["id"].as_str().unwrap();
+        let (header, _, descendants) = context(&a, &alice, root_id).await;
+        assert!(header.is_some(), "a fetch is running");
+        assert_eq!(descendants, [reply_uri.clone()]);
+        let (_, descendants) = context_until(&a, &alice, root_id, |_, d| d.len() == 3).await;
+        assert_eq!(
+            descendants,
+            [
+                reply_uri.as_str(),
+                deeper_uri.as_str(),
+                deepest_uri.as_str()
+            ]
+        );
+        assert_eq!(thread_jobs(&a).await, 0);
+        // Nobody on A was told about what was fetched.
+        let (status, notes) = a.api_get("/api/v1/notifications", &alice).await;
+        assert_eq!(status, 200);
+        assert!(
+            !notes.as_array().unwrap().iter().any(|n| {
+                let uri = n["status"]["uri"].as_str();
+                uri == Some(deeper_uri.as_str()) || uri == Some(deepest_uri.as_str())
+            }),
+            "{notes}"
+        );
+        a.stop().await;
+        b.stop().await;
+        c.stop().await;
+    }
+);
