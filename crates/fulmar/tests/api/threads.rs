@@ -733,7 +733,7 @@ thread_test!(
         let root_id = root["id"].as_str().unwrap();
         let (header, _, descendants) = context(&a, &alice, root_id).await;
         assert!(header.is_some(), "a fetch is running");
-        assert_eq!(descendants, [reply_uri.clone()]);
+        assert_eq!(descendants, [reply_uri.as_str()]);
         let (_, descendants) = context_until(&a, &alice, root_id, |_, d| d.len() == 3).await;
         assert_eq!(
             descendants,
@@ -757,5 +757,136 @@ thread_test!(
         a.stop().await;
         b.stop().await;
         c.stop().await;
+    }
+);
+
+thread_test!(
+    a_thread_on_a_private_address_is_not_fetched_without_dev_mode,
+    |backend: Backend| async move {
+        // Not in development mode: loopback is a private address.
+        let app = TestApp::spawn(backend).await.expect("server");
+        assert!(!app.app.config.dev_insecure);
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let base = format!("https://127.0.0.1:{port}");
+        let author = fulmar::core::ids::next_id();
+        fulmar_store::accounts::insert_account(
+            app.db(),
+            &fulmar_store::accounts::NewAccount {
+                id: author,
+                username: "x".into(),
+                domain: Some(format!("127.0.0.1:{port}")),
+                uri: format!("{base}/users/x"),
+                actor_type: "Person".into(),
+                created_at: fulmar::core::time::now_ms(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A remote reply whose parent, and its own replies, are on that address.
+        let id = fulmar::core::ids::next_id();
+        let uri = format!("{base}/notes/1");
+        fulmar_store::statuses::insert(
+            app.db(),
+            &NewStatus {
+                id,
+                uri: uri.clone(),
+                account_id: author,
+                in_reply_to_uri: Some(format!("{base}/notes/0")),
+                content: "<p>a reply</p>".into(),
+                visibility: "public".into(),
+                local: false,
+                created_at: fulmar::core::time::now_ms(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let started = std::time::Instant::now();
+        let (header, ancestors, descendants) = context(&app, &token, &id.to_string()).await;
+        assert!(header.is_some());
+        fetch_finished(&app, &uri).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let (_, after_a, after_d) = context(&app, &token, &id.to_string()).await;
+        assert_eq!((after_a, after_d), (ancestors, descendants));
+        assert_eq!(thread_jobs(&app).await, 0);
+        app.stop().await;
+    }
+);
+
+thread_test!(
+    a_replies_page_of_ten_megabytes_is_cut_off_and_others_go_on,
+    |backend: Backend| async move {
+        let app = dev_server(backend).await;
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let peer = Peer::start().await;
+        let op = peer.actor("op");
+        let b = peer.base.clone();
+        peer.publish(
+            "/notes/root",
+            note(
+                &peer,
+                "/notes/root",
+                &op,
+                None,
+                json!({"replies": format!("{b}/r/big")}),
+            ),
+        );
+        // 1,000 embedded replies of 10 kB each: a page of about 10 MB.
+        let big = "x".repeat(10_000);
+        let items: Vec<Value> = (0..1000)
+            .map(|n| {
+                let path = format!("/notes/big{n}");
+                let mut reply = note(&peer, &path, &op, Some("/notes/root"), json!({}));
+                reply["content"] = json!(format!("<p>{big}</p>"));
+                reply
+            })
+            .collect();
+        peer.publish(
+            "/r/big",
+            json!({"type": "OrderedCollectionPage", "orderedItems": items}),
+        );
+        // A second thread, opened at the same time, is filled in.
+        peer.publish(
+            "/notes/other",
+            note(
+                &peer,
+                "/notes/other",
+                &op,
+                None,
+                json!({"replies": format!("{b}/r/other")}),
+            ),
+        );
+        peer.publish(
+            "/notes/answer",
+            note(&peer, "/notes/answer", &op, Some("/notes/other"), json!({})),
+        );
+        peer.publish(
+            "/r/other",
+            json!({"type": "OrderedCollectionPage", "orderedItems": [format!("{b}/notes/answer")]}),
+        );
+        let started = std::time::Instant::now();
+        let id = resolve(&app, &token, &format!("{b}/notes/root")).await;
+        let other = resolve(&app, &token, &format!("{b}/notes/other")).await;
+        context(&app, &token, &id).await;
+        context(&app, &token, &other).await;
+        fetch_finished(&app, &format!("{b}/notes/root")).await;
+        let (_, descendants) = context_until(&app, &token, &other, |_, d| d.len() == 1).await;
+        assert_eq!(descendants, [format!("{b}/notes/answer")]);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let (_, _, descendants) = context(&app, &token, &id).await;
+        assert!(descendants.is_empty(), "{descendants:?}");
+        assert_eq!(thread_jobs(&app).await, 0);
+        app.stop().await;
     }
 );
