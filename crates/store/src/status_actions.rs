@@ -280,6 +280,10 @@ pub struct EditRow {
     pub text: Option<String>,
     pub spoiler_text: String,
     pub sensitive: bool,
+    /// JSON: the attachments this version showed (see [`NewEdit::media`]).
+    pub media: String,
+    /// JSON: the poll options this version showed, when it had a poll.
+    pub poll_options: Option<String>,
     pub created_at: i64,
 }
 
@@ -292,6 +296,10 @@ pub struct NewEdit {
     pub text: Option<String>,
     pub spoiler_text: String,
     pub sensitive: bool,
+    /// JSON array of the attachments as they were (the caller's snapshot; `[]`).
+    pub media: String,
+    /// JSON array of the poll option titles, when the version had a poll.
+    pub poll_options: Option<String>,
     pub created_at: i64,
 }
 
@@ -331,7 +339,8 @@ pub async fn apply_edit(
         for v in versions {
             sqlx::query(
                 "INSERT INTO status_edits (id, status_id, account_id, content, text, spoiler_text, \
-                 sensitive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 sensitive, media, poll_options, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(v.id)
             .bind(status_id)
@@ -340,6 +349,8 @@ pub async fn apply_edit(
             .bind(&v.text)
             .bind(&v.spoiler_text)
             .bind(v.sensitive)
+            .bind(&v.media)
+            .bind(&v.poll_options)
             .bind(v.created_at)
             .execute(&mut *tx)
             .await?;
@@ -352,8 +363,8 @@ pub async fn apply_edit(
 /// Every recorded version of a status, oldest first.
 pub async fn edits_of(db: &Db, status_id: i64) -> Result<Vec<EditRow>> {
     Ok(with_pool!(db, p => sqlx::query_as::<_, EditRow>(
-        "SELECT id, status_id, account_id, content, text, spoiler_text, sensitive, created_at \
-         FROM status_edits WHERE status_id = $1 ORDER BY id",
+        "SELECT id, status_id, account_id, content, text, spoiler_text, sensitive, media, \
+         poll_options, created_at FROM status_edits WHERE status_id = $1 ORDER BY id",
     )
     .bind(status_id)
     .fetch_all(p)

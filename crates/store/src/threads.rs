@@ -73,6 +73,29 @@ pub async fn thread_items(db: &Db, root: i64, max_depth: i64, limit: i64) -> Res
         .await)?)
 }
 
+/// The URIs of the remote statuses below `root` (down to `max_depth` levels, the root
+/// excluded): public and unlisted, not deleted, oldest first, at most `limit`. Their
+/// `replies` collections may hold what was never delivered here.
+pub async fn remote_below(db: &Db, root: i64, max_depth: i64, limit: i64) -> Result<Vec<String>> {
+    let sql = "WITH RECURSIVE down(id, depth) AS ( \
+                 SELECT id, 0 FROM statuses WHERE id = $1 \
+                 UNION ALL \
+                 SELECT s.id, down.depth + 1 FROM statuses s JOIN down ON s.in_reply_to_id = down.id \
+                 WHERE down.depth < $2 \
+               ) \
+               SELECT s.uri FROM down JOIN statuses s ON s.id = down.id \
+               WHERE down.depth > 0 AND s.local = $3 AND s.deleted_at IS NULL \
+               AND s.reblog_of_id IS NULL AND s.visibility IN ('public', 'unlisted') \
+               ORDER BY s.id ASC LIMIT $4";
+    Ok(with_pool!(db, p => sqlx::query_scalar::<_, String>(sql)
+        .bind(root)
+        .bind(max_depth)
+        .bind(false)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+}
+
 /// Statuses that answer `parent_uri` but are not linked to a stored parent: replies
 /// that arrived before it. At most 1000.
 pub async fn orphans(db: &Db, parent_uri: &str) -> Result<Vec<(i64, bool)>> {

@@ -98,6 +98,33 @@ pub async fn backfill_author(db: &Db, reader_id: i64, author_id: i64, limit: i64
     Ok(rows)
 }
 
+/// Like [`backfill_author`], for the statuses with an id above `min_id` only: a
+/// backfill's age limit (ids of fetched statuses come from their publication time).
+pub async fn backfill_author_since(
+    db: &Db,
+    reader_id: i64,
+    author_id: i64,
+    min_id: i64,
+    limit: i64,
+) -> Result<u64> {
+    let rows = with_pool!(db, p => sqlx::query(
+        "INSERT INTO home_feed (account_id, status_id, author_account_id) \
+         SELECT $1, s.id, s.account_id FROM statuses s \
+         WHERE s.account_id = $2 AND s.id > $3 AND s.deleted_at IS NULL \
+         AND s.visibility <> 'direct' \
+         ORDER BY s.id DESC LIMIT $4 \
+         ON CONFLICT (account_id, status_id) DO NOTHING",
+    )
+    .bind(reader_id)
+    .bind(author_id)
+    .bind(min_id)
+    .bind(limit)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(rows)
+}
+
 /// Removes an author's statuses from a reader's feed (after an unfollow or a block),
 /// except those that mention the reader.
 pub async fn remove_author(db: &Db, reader_id: i64, author_id: i64) -> Result<u64> {

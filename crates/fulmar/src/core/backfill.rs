@@ -451,8 +451,9 @@ async fn read_featured(
 }
 
 /// After a backfill for a new follow: the follower's home feed gets the account's
-/// recent statuses, each in its place by id (their `published` time). Nobody is
-/// notified. Nothing happens when the follow is gone meanwhile.
+/// recent statuses, each in its place by id (their `published` time), within the
+/// backfill's count and age: a pinned post older than that stays on the profile only.
+/// Nobody is notified. Nothing happens when the follow is gone meanwhile.
 pub async fn fill_home(
     app: &App,
     reader_id: i64,
@@ -465,10 +466,13 @@ pub async fn fill_home(
     {
         return Ok(0);
     }
-    fulmar_store::timelines::backfill_author(
+    let oldest = now_ms() - i64::from(limits.max_age_days) * 24 * 60 * 60 * 1000;
+    fulmar_store::timelines::backfill_author_since(
         &app.db,
         reader_id,
         account.id,
+        // The smallest id `id_at` gives for that time.
+        oldest.max(0) << 16,
         i64::from(limits.count),
     )
     .await

@@ -519,13 +519,15 @@ pub async fn apply_remote_edit(
     author: &AccountRow,
 ) -> ResolveResult<Edited> {
     let obj = &doc.obj;
+    // What the status showed before this Update, for the version recorded first.
+    let (old_media, old_poll) = super::statuses::version_extras(&app.db, status).await?;
     if let Some(poll) = &doc.poll {
         store_poll(app, status.id, author.id, poll).await?;
     }
     let (content, spoiler_text, sensitive) = shown(doc);
     let language = language_of(doc).or_else(|| status.language.clone());
     // Changed attachments are an edit too (Mastodon records one for them); the
-    // current list is replaced, earlier versions do not keep theirs.
+    // current list is replaced, and each recorded version keeps a copy of its own.
     let media = new_media(obj);
     let media_changed = media_changed(app, status.id, &media).await?;
     if media_changed {
@@ -559,9 +561,16 @@ pub async fn apply_remote_edit(
             text: None,
             spoiler_text: status.spoiler_text.clone(),
             sensitive: status.sensitive,
+            media: old_media,
+            poll_options: old_poll,
             created_at: status.created_at,
         });
     }
+    // The status row's poll id may be new (a poll added by the Update).
+    let current = fulmar_store::statuses::by_id(&app.db, status.id)
+        .await?
+        .unwrap_or_else(|| status.clone());
+    let (media, poll_options) = super::statuses::version_extras(&app.db, &current).await?;
     versions.push(NewEdit {
         id: next_id(),
         account_id: author.id,
@@ -569,6 +578,8 @@ pub async fn apply_remote_edit(
         text: None,
         spoiler_text: spoiler_text.clone(),
         sensitive,
+        media,
+        poll_options,
         created_at: edited_at,
     });
     actions::apply_edit(

@@ -9,12 +9,14 @@
 use std::collections::{HashMap, HashSet};
 
 use fulmar_store::accounts::AccountRow;
+use fulmar_store::remote::MediaRow;
 use fulmar_store::status_actions::{
     self as actions, NewEdit, NewMention, NewTag, Publish, QuoteColumns,
 };
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::users::UserRow;
 use fulmar_store::{Db, PageParams, StoreError};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::{CoreError, CoreResult};
@@ -488,6 +490,9 @@ pub async fn edit(
 
     let formatted = formatting::format_text(db, urls, &text).await?;
     let now = now_ms();
+    // A local edit changes the text only: every version shows the status's current
+    // attachments and poll.
+    let (media, poll_options) = version_extras(db, &status).await?;
     let mut versions = Vec::new();
     if actions::edits_of(db, status.id).await?.is_empty() {
         versions.push(NewEdit {
@@ -497,6 +502,8 @@ pub async fn edit(
             text: status.text.clone(),
             spoiler_text: status.spoiler_text.clone(),
             sensitive: status.sensitive,
+            media: media.clone(),
+            poll_options: poll_options.clone(),
             created_at: status.created_at,
         });
     }
@@ -507,6 +514,8 @@ pub async fn edit(
         text: Some(text.clone()),
         spoiler_text: spoiler_text.clone(),
         sensitive,
+        media,
+        poll_options,
         created_at: now,
     });
     actions::apply_edit(
@@ -595,7 +604,83 @@ pub struct Version {
     pub content: String,
     pub spoiler_text: String,
     pub sensitive: bool,
+    /// The attachments the version showed, as they were then.
+    pub media: Vec<MediaRow>,
+    /// The poll options the version showed, when it had a poll.
+    pub poll_options: Option<Vec<String>>,
     pub created_at: i64,
+}
+
+/// An attachment as a version of a status showed it, kept whole in `status_edits`:
+/// a remote `Update` replaces the attachment rows, and the history must still show
+/// what earlier versions had.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct VersionMedia {
+    id: i64,
+    media_type: String,
+    content_type: Option<String>,
+    remote_url: Option<String>,
+    description: Option<String>,
+    blurhash: Option<String>,
+    meta: String,
+}
+
+/// What a status shows now besides its text, as a version records it: its
+/// attachments (a JSON array of [`VersionMedia`]) and its poll's options (JSON).
+pub(crate) async fn version_extras(
+    db: &Db,
+    status: &StatusRow,
+) -> Result<(String, Option<String>), StoreError> {
+    let media: Vec<VersionMedia> = fulmar_store::remote::media_by_status_ids(db, &[status.id])
+        .await?
+        .into_iter()
+        .map(|m| VersionMedia {
+            id: m.id,
+            media_type: m.media_type,
+            content_type: m.content_type,
+            remote_url: m.remote_url,
+            description: m.description,
+            blurhash: m.blurhash,
+            meta: m.meta,
+        })
+        .collect();
+    let poll_options = match status.poll_id {
+        Some(id) => fulmar_store::remote::polls_by_ids(db, &[id])
+            .await?
+            .into_iter()
+            .next()
+            .map(|p| p.options),
+        None => None,
+    };
+    let media = serde_json::to_string(&media).unwrap_or_else(|_| "[]".to_owned());
+    Ok((media, poll_options))
+}
+
+/// The attachments and poll options of a recorded version; what cannot be read is
+/// left out rather than failing the history.
+fn version_of(
+    status: &StatusRow,
+    media: &str,
+    poll_options: Option<&str>,
+) -> (Vec<MediaRow>, Option<Vec<String>>) {
+    let media: Vec<VersionMedia> = serde_json::from_str(media).unwrap_or_default();
+    let media = media
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| MediaRow {
+            id: m.id,
+            status_id: Some(status.id),
+            media_type: m.media_type,
+            content_type: m.content_type,
+            remote_url: m.remote_url,
+            description: m.description,
+            blurhash: m.blurhash,
+            meta: m.meta,
+            position: i as i64,
+        })
+        .collect();
+    let poll = poll_options.and_then(|p| serde_json::from_str(p).ok());
+    (media, poll)
 }
 
 /// Every version of a status, oldest first; a status never edited has one.
@@ -603,22 +688,31 @@ pub async fn history(db: &Db, viewer: Option<i64>, id: &str) -> CoreResult<Vec<V
     let status = find_visible(db, id, viewer).await?;
     let edits = actions::edits_of(db, status.id).await?;
     if edits.is_empty() {
+        let (media, poll_options) = version_extras(db, &status).await?;
+        let (media, poll_options) = version_of(&status, &media, poll_options.as_deref());
         return Ok(vec![Version {
             account_id: status.account_id,
             content: status.content,
             spoiler_text: status.spoiler_text,
             sensitive: status.sensitive,
+            media,
+            poll_options,
             created_at: status.edited_at.unwrap_or(status.created_at),
         }]);
     }
     Ok(edits
         .into_iter()
-        .map(|e| Version {
-            account_id: status.account_id,
-            content: e.content,
-            spoiler_text: e.spoiler_text,
-            sensitive: e.sensitive,
-            created_at: e.created_at,
+        .map(|e| {
+            let (media, poll_options) = version_of(&status, &e.media, e.poll_options.as_deref());
+            Version {
+                account_id: status.account_id,
+                content: e.content,
+                spoiler_text: e.spoiler_text,
+                sensitive: e.sensitive,
+                media,
+                poll_options,
+                created_at: e.created_at,
+            }
         })
         .collect())
 }

@@ -26,9 +26,10 @@ impl Refresh {
 
 /// Queues a background fetch of the thread around `status` when it may be incomplete
 /// (it has remote statuses, or its root-most known status answers one that is not
-/// stored) and no fetch of it was queued within the cooldown. Returns the state of
-/// the thread's fetch, queued now or earlier; `None` for a thread that is entirely
-/// local and complete.
+/// stored) and no fetch of it was queued within the cooldown. A local thread counts
+/// when remote replies sit below its root: replies to those were delivered to their
+/// authors' servers, not necessarily here. Returns the state of the thread's fetch,
+/// queued now or earlier; `None` for a thread that is entirely local and complete.
 pub async fn request_fetch(app: &App, status: &StatusRow) -> CoreResult<Option<Refresh>> {
     let limits = app.config.threads;
     let root_id = store::root_of(&app.db, status.id, i64::from(limits.max_depth)).await?;
@@ -38,7 +39,10 @@ pub async fn request_fetch(app: &App, status: &StatusRow) -> CoreResult<Option<R
     };
     let may_be_incomplete = !status.local
         || !root.local
-        || (root.in_reply_to_uri.is_some() && root.in_reply_to_id.is_none());
+        || (root.in_reply_to_uri.is_some() && root.in_reply_to_id.is_none())
+        || !store::remote_below(&app.db, root_id, i64::from(limits.max_depth), 1)
+            .await?
+            .is_empty();
     if !may_be_incomplete || limits.max_objects == 0 {
         return Ok(None);
     }

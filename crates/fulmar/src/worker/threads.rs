@@ -4,7 +4,8 @@
 //! One job per thread, named by its root-most known status. It climbs the
 //! `inReplyTo` chain to the real root, then reads the root's FEP-7888 `context`
 //! collection when it has one, else its `replies` collection and each reply's,
-//! recursively (FEP-f228). Every status found is stored by the one path for remote
+//! recursively (FEP-f228). Below a local root, it walks the `replies` of the remote
+//! replies known here the same way. Every status found is stored by the one path for remote
 //! statuses (`core::remote_status`), which notifies nobody and touches no feed.
 //!
 //! Politeness: a job runs only while fewer than `thread_jobs` others do (else it is
@@ -151,8 +152,30 @@ impl Fetch<'_> {
             fulmar_store::threads::claim_fetch(&self.app.db, top.id, now, now - cooldown).await?;
             self.also = Some(top.id);
         }
-        // The whole thread below the root: local roots' replies reach us by delivery.
+        // Below a local root, replies to this server's statuses reached us by delivery;
+        // replies to the remote replies went to their authors' servers. Their
+        // `replies` collections are walked, oldest reply first.
         if top.local {
+            let remote = fulmar_store::threads::remote_below(
+                &self.app.db,
+                top.id,
+                i64::from(self.limits.max_depth),
+                i64::from(self.limits.max_objects),
+            )
+            .await?;
+            for uri in remote {
+                if self.out_of_objects() {
+                    break;
+                }
+                // Already walked as a reply found below another one.
+                if !self.seen.insert(uri.clone()) {
+                    continue;
+                }
+                self.objects += 1;
+                if let Some(doc) = self.document(&uri).await {
+                    self.replies_tree(&doc).await;
+                }
+            }
             return Ok(());
         }
         let doc = match top_doc {

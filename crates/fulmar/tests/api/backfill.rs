@@ -641,3 +641,130 @@ async fn two_fulmars(backend: Backend) {
     let (_, notifications) = a.api_get("/api/v1/notifications", &alice_token).await;
     assert_eq!(notifications, json!([]));
 }
+
+/// A TCP listener that counts the connections it gets and answers none.
+async fn connection_counter() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (port, count)
+}
+
+db_test!(
+    an_outbox_on_a_private_address_is_not_fetched_without_dev_mode,
+    |app: TestApp| async move {
+        // The test server is not in development mode: loopback is a private address.
+        assert!(!app.app.config.dev_insecure);
+        let (port, connections) = connection_counter().await;
+        let (_alice, token) = app.user_with_token("alice", ALL).await;
+        let base = format!("https://127.0.0.1:{port}/users/x");
+        let id = fulmar::core::ids::next_id();
+        fulmar_store::accounts::insert_account(
+            app.db(),
+            &fulmar_store::accounts::NewAccount {
+                id,
+                username: "x".into(),
+                domain: Some(format!("127.0.0.1:{port}")),
+                uri: base.clone(),
+                actor_type: "Person".into(),
+                outbox_url: Some(format!("{base}/outbox")),
+                featured_url: Some(format!("{base}/featured")),
+                created_at: now_ms(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let started = std::time::Instant::now();
+        let (status, _) = app.api_get(&format!("/api/v1/accounts/{id}"), &token).await;
+        assert_eq!(status, 200);
+        eventually("the job is given up", || async {
+            let jobs = fulmar_store::jobs::list(app.db(), "backfill")
+                .await
+                .unwrap();
+            jobs.len() == 1 && jobs[0].dead_at.is_some()
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let jobs = fulmar_store::jobs::list(app.db(), "backfill")
+            .await
+            .unwrap();
+        assert_eq!(jobs[0].attempts, 1, "refused at once, not retried");
+        assert!(
+            jobs[0]
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("127.0.0.1"),
+            "{:?}",
+            jobs[0].last_error
+        );
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let account = fulmar_store::accounts::by_id(app.db(), id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(account.statuses_count, 0);
+        assert_eq!(account.backfill_note, None);
+    }
+);
+
+db_test!(
+    an_outbox_page_of_ten_megabytes_is_cut_off_and_others_go_on,
+    |app: TestApp| async move {
+        let w = World::start(app, |_| {}).await;
+        let (_alice, token) = w.fulmar.user_with_token("alice", ALL).await;
+        let bob = w.peer.actor("bob");
+        // 1,000 posts of 10 kB each: a page of about 10 MB.
+        let big = "x".repeat(10_000);
+        let items: Vec<Value> = (0..1000)
+            .map(|n| {
+                let mut note = w.note(&bob, n, HOUR_MS);
+                note["content"] = json!(format!("<p>{big}</p>"));
+                w.create(&bob, &note)
+            })
+            .collect();
+        w.publish_outbox(&bob, &items, 1000);
+        let carol = w.peer.actor("carol");
+        let note = w.note(&carol, 1, HOUR_MS);
+        w.publish_outbox(&carol, &[w.create(&carol, &note)], 20);
+
+        let started = std::time::Instant::now();
+        let bob_id = w.resolve(&token, &bob).await;
+        let carol_id = w.resolve(&token, &carol).await;
+        for id in [&bob_id, &carol_id] {
+            let (status, _) = w
+                .fulmar
+                .api_get(&format!("/api/v1/accounts/{id}"), &token)
+                .await;
+            assert_eq!(status, 200);
+        }
+        backfills_done(&w.fulmar).await;
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let jobs = fulmar_store::jobs::list(w.fulmar.db(), "backfill")
+            .await
+            .unwrap();
+        let dead: Vec<_> = jobs.iter().filter(|j| j.dead_at.is_some()).collect();
+        assert_eq!(dead.len(), 1, "bob's job is given up: {jobs:?}");
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("large"),
+            "{:?}",
+            dead[0].last_error
+        );
+        assert_eq!(w.statuses_count(&bob_id).await, 0);
+        // carol's backfill, next to it, is whole.
+        assert_eq!(w.statuses_count(&carol_id).await, 1);
+        let (status, _) = w.fulmar.api_get("/api/v1/timelines/public", &token).await;
+        assert_eq!(status, 200);
+    }
+);

@@ -443,6 +443,34 @@ async fn polls(app: TestApp) {
     assert_eq!(poll["expired"], false);
     // A vote count is not an edit.
     assert!(status["edited_at"].is_null(), "{status}");
+
+    // A new question and a third option are: each version keeps its own options.
+    let mut edited = question(3, 4);
+    edited["content"] = json!("<p>Tabs, spaces, or both?</p>");
+    edited["oneOf"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "Note", "name": "Both", "replies": {"totalItems": 0}}));
+    edited["updated"] = json!("2026-01-02T06:00:00Z");
+    w.send(&w.bob, &w.bob, "Update", edited).await;
+    let status = w.status(&uri).await;
+    assert_eq!(status["poll"]["options"][2]["title"], "Both", "{status}");
+    let id = status["id"].as_str().unwrap();
+    let (code, history) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{id}/history"), &w.token)
+        .await;
+    assert_eq!(code, 200, "{history}");
+    insta::assert_json_snapshot!("remote_poll_history", w.normalized(&history), {
+        "[].account.id" => "[id]",
+        "[].account.created_at" => "[time]",
+        "[].account.last_status_at" => "[date]",
+    });
+    assert_eq!(
+        history[0]["poll"],
+        json!({"options": [{"title": "Tabs"}, {"title": "Spaces"}]})
+    );
+    assert_eq!(history[1]["poll"]["options"][2], json!({"title": "Both"}));
 }
 
 db_test!(questions_become_polls, |app: TestApp| async move {

@@ -242,6 +242,22 @@ async fn mastodon(app: TestApp) {
     w.send("Update", updated.clone()).await;
     w.settle().await;
     assert_eq!(w.versions(id).await, versions);
+    // Each version keeps the attachments it showed: the first the image and the
+    // video, the second the dog.
+    let (code, history) = w
+        .fulmar
+        .api_get(&format!("/api/v1/statuses/{id}/history"), &w.token)
+        .await;
+    assert_eq!(code, 200, "{history}");
+    assert_eq!(history[0]["media_attachments"].as_array().unwrap().len(), 2);
+    assert_eq!(history[0]["media_attachments"][1]["type"], "video");
+    assert_eq!(urls(&history[1]), urls(&status), "{history}");
+    insta::assert_json_snapshot!("remote_status_history_with_media", w.normalized(&history), {
+        "[].media_attachments[].id" => "[id]",
+        "[].account.id" => "[id]",
+        "[].account.created_at" => "[time]",
+        "[].account.last_status_at" => "[date]",
+    });
     // The replaced rows are gone, not only detached.
     let rows = fulmar_store::remote::media_by_status_ids(
         &w.fulmar.app.db,

@@ -652,3 +652,248 @@ thread_test!(
         app.stop().await;
     }
 );
+
+/// Whether `server` has stored the status `uri` (delivered or fetched).
+async fn has(server: &TestApp, uri: &str) -> bool {
+    fulmar_store::remote::status_by_uri(server.db(), uri)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// The user of `token` on `server` follows `name` of `other` (unlocked: at once).
+async fn follow(server: &TestApp, token: &str, other: &TestApp, name: &str) {
+    let actor = other.url(&format!("/users/{name}"));
+    let (status, body) = server
+        .api_get(
+            &format!("/api/v2/search?resolve=true&type=accounts&q={actor}"),
+            token,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["accounts"][0]["id"].as_str().expect("resolved");
+    let path = format!("/api/v1/accounts/{id}/follow");
+    let (status, body) = server.api_post(&path, token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let relationships = format!("/api/v1/accounts/relationships?id[]={id}");
+    crate::helpers::eventually("the follow is accepted", || async {
+        server.api_get(&relationships, token).await.1[0]["following"] == true
+    })
+    .await;
+}
+
+thread_test!(
+    a_local_thread_spread_over_three_servers_is_filled_in,
+    |backend: Backend| async move {
+        // alice's thread on A. bob on B answers her; alice follows bob, so A gets it.
+        // carol on C answers bob; bob follows carol, so B gets it, and A does not.
+        // dave on C answers carol: only C has it.
+        let a = dev_server(backend).await;
+        let b = dev_server(backend).await;
+        let c = dev_server(backend).await;
+        let (_, alice) = a.user_with_token("alice", "read write follow").await;
+        let (_, bob) = b.user_with_token("bob", "read write follow").await;
+        let (_, carol) = c.user_with_token("carol", "read write").await;
+        let (_, dave) = c.user_with_token("dave", "read write").await;
+        follow(&a, &alice, &b, "bob").await;
+        follow(&b, &bob, &c, "carol").await;
+        let root = post(&a, &alice, "the root, on A", None).await;
+        let root_uri = root["uri"].as_str().unwrap().to_owned();
+
+        let on_b = resolve(&b, &bob, &root_uri).await;
+        let reply = post(&b, &bob, "bob answers, on B", Some(&on_b)).await;
+        let reply_uri = reply["uri"].as_str().unwrap().to_owned();
+        crate::helpers::eventually("bob's reply delivered to A", || async {
+            has(&a, &reply_uri).await
+        })
+        .await;
+
+        let on_c = resolve(&c, &carol, &reply_uri).await;
+        let deeper = post(&c, &carol, "carol answers bob, on C", Some(&on_c)).await;
+        let deeper_uri = deeper["uri"].as_str().unwrap().to_owned();
+        crate::helpers::eventually("carol's reply delivered to B", || async {
+            has(&b, &deeper_uri).await
+        })
+        .await;
+        let deepest = post(&c, &dave, "dave answers carol, on C", deeper["id"].as_str()).await;
+        let deepest_uri = deepest["uri"].as_str().unwrap().to_owned();
+        for server in [&b, &c] {
+            crate::helpers::queue_drained(server.db(), "outbox").await;
+            crate::helpers::queue_drained(server.db(), "deliver").await;
+        }
+        assert!(
+            !has(&a, &deeper_uri).await,
+            "A never received carol's reply"
+        );
+        assert!(!has(&a, &deepest_uri).await, "A never received dave's");
+        assert!(!has(&b, &deepest_uri).await, "B never received dave's");
+
+        // alice opens her own thread: A walks bob's reply's `replies` on B, finds
+        // carol's on C, and carol's `replies` there.
+        let root_id = root["id"].as_str().unwrap();
+        let (_, _, descendants) = context(&a, &alice, root_id).await;
+        assert_eq!(descendants, [reply_uri.as_str()]);
+        // A fetch was queued for the local thread (it may have finished already, so
+        // the async-refresh header is not asserted).
+        let root_row: i64 = root_id.parse().unwrap();
+        assert!(fulmar_store::threads::fetch_state(a.db(), root_row)
+            .await
+            .unwrap()
+            .is_some());
+        let (_, descendants) = context_until(&a, &alice, root_id, |_, d| d.len() == 3).await;
+        assert_eq!(
+            descendants,
+            [
+                reply_uri.as_str(),
+                deeper_uri.as_str(),
+                deepest_uri.as_str()
+            ]
+        );
+        assert_eq!(thread_jobs(&a).await, 0);
+        // Nobody on A was told about what was fetched.
+        let (status, notes) = a.api_get("/api/v1/notifications", &alice).await;
+        assert_eq!(status, 200);
+        assert!(
+            !notes.as_array().unwrap().iter().any(|n| {
+                let uri = n["status"]["uri"].as_str();
+                uri == Some(deeper_uri.as_str()) || uri == Some(deepest_uri.as_str())
+            }),
+            "{notes}"
+        );
+        a.stop().await;
+        b.stop().await;
+        c.stop().await;
+    }
+);
+
+thread_test!(
+    a_thread_on_a_private_address_is_not_fetched_without_dev_mode,
+    |backend: Backend| async move {
+        // Not in development mode: loopback is a private address.
+        let app = TestApp::spawn(backend).await.expect("server");
+        assert!(!app.app.config.dev_insecure);
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let base = format!("https://127.0.0.1:{port}");
+        let author = fulmar::core::ids::next_id();
+        fulmar_store::accounts::insert_account(
+            app.db(),
+            &fulmar_store::accounts::NewAccount {
+                id: author,
+                username: "x".into(),
+                domain: Some(format!("127.0.0.1:{port}")),
+                uri: format!("{base}/users/x"),
+                actor_type: "Person".into(),
+                created_at: fulmar::core::time::now_ms(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A remote reply whose parent, and its own replies, are on that address.
+        let id = fulmar::core::ids::next_id();
+        let uri = format!("{base}/notes/1");
+        fulmar_store::statuses::insert(
+            app.db(),
+            &NewStatus {
+                id,
+                uri: uri.clone(),
+                account_id: author,
+                in_reply_to_uri: Some(format!("{base}/notes/0")),
+                content: "<p>a reply</p>".into(),
+                visibility: "public".into(),
+                local: false,
+                created_at: fulmar::core::time::now_ms(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let started = std::time::Instant::now();
+        // The fetch fails at once, possibly before the answer is made: the
+        // async-refresh header is not asserted.
+        let (_, ancestors, descendants) = context(&app, &token, &id.to_string()).await;
+        fetch_finished(&app, &uri).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let (_, after_a, after_d) = context(&app, &token, &id.to_string()).await;
+        assert_eq!((after_a, after_d), (ancestors, descendants));
+        assert_eq!(thread_jobs(&app).await, 0);
+        app.stop().await;
+    }
+);
+
+thread_test!(
+    a_replies_page_of_ten_megabytes_is_cut_off_and_others_go_on,
+    |backend: Backend| async move {
+        let app = dev_server(backend).await;
+        let (_, token) = app.user_with_token("alice", "read write").await;
+        let peer = Peer::start().await;
+        let op = peer.actor("op");
+        let b = peer.base.clone();
+        peer.publish(
+            "/notes/root",
+            note(
+                &peer,
+                "/notes/root",
+                &op,
+                None,
+                json!({"replies": format!("{b}/r/big")}),
+            ),
+        );
+        // 1,000 embedded replies of 10 kB each: a page of about 10 MB.
+        let big = "x".repeat(10_000);
+        let items: Vec<Value> = (0..1000)
+            .map(|n| {
+                let path = format!("/notes/big{n}");
+                let mut reply = note(&peer, &path, &op, Some("/notes/root"), json!({}));
+                reply["content"] = json!(format!("<p>{big}</p>"));
+                reply
+            })
+            .collect();
+        peer.publish(
+            "/r/big",
+            json!({"type": "OrderedCollectionPage", "orderedItems": items}),
+        );
+        // A second thread, opened at the same time, is filled in.
+        peer.publish(
+            "/notes/other",
+            note(
+                &peer,
+                "/notes/other",
+                &op,
+                None,
+                json!({"replies": format!("{b}/r/other")}),
+            ),
+        );
+        peer.publish(
+            "/notes/answer",
+            note(&peer, "/notes/answer", &op, Some("/notes/other"), json!({})),
+        );
+        peer.publish(
+            "/r/other",
+            json!({"type": "OrderedCollectionPage", "orderedItems": [format!("{b}/notes/answer")]}),
+        );
+        let started = std::time::Instant::now();
+        let id = resolve(&app, &token, &format!("{b}/notes/root")).await;
+        let other = resolve(&app, &token, &format!("{b}/notes/other")).await;
+        context(&app, &token, &id).await;
+        context(&app, &token, &other).await;
+        fetch_finished(&app, &format!("{b}/notes/root")).await;
+        let (_, descendants) = context_until(&app, &token, &other, |_, d| d.len() == 1).await;
+        assert_eq!(descendants, [format!("{b}/notes/answer")]);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let (_, _, descendants) = context(&app, &token, &id).await;
+        assert!(descendants.is_empty(), "{descendants:?}");
+        assert_eq!(thread_jobs(&app).await, 0);
+        app.stop().await;
+    }
+);

@@ -18,7 +18,7 @@ use crate::core::time::rfc3339_ms;
 use crate::core::CoreError;
 use crate::http::{ApiError, ApiResult};
 use crate::mastodon::auth::{Auth, MaybeAuth};
-use crate::mastodon::entities::{Account, CustomEmoji, Status};
+use crate::mastodon::entities::{Account, CustomEmoji, MediaAttachment, Status};
 use crate::mastodon::pagination::{self, link_header, PageQuery};
 use crate::mastodon::params::{flex, Params};
 use crate::mastodon::to_mastodon;
@@ -312,7 +312,7 @@ struct StatusEdit {
     created_at: String,
     account: Account,
     poll: Option<Value>,
-    media_attachments: Vec<Value>,
+    media_attachments: Vec<MediaAttachment>,
     emojis: Vec<CustomEmoji>,
 }
 
@@ -341,8 +341,16 @@ async fn history(
                 sensitive: v.sensitive,
                 created_at: rfc3339_ms(v.created_at),
                 account: account.clone(),
-                poll: None,
-                media_attachments: Vec::new(),
+                // Mastodon's StatusEdit poll holds the options' titles only.
+                poll: v.poll_options.map(|options| {
+                    serde_json::json!({
+                        "options": options
+                            .into_iter()
+                            .map(|title| serde_json::json!({"title": title}))
+                            .collect::<Vec<_>>()
+                    })
+                }),
+                media_attachments: v.media.iter().map(to_mastodon::media_attachment).collect(),
                 emojis: Vec::new(),
             })
             .collect(),
