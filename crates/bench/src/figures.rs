@@ -391,24 +391,28 @@ impl Bench {
         }
         let accepted = r.per_second();
 
-        // Fully processed: every status in the follower's home feed.
+        // Fully processed: the inbox queue is empty (a job is deleted when it is done)
+        // and every status it stored is in the follower's home feed.
         let mut stored = 0;
         while started.elapsed() < s.drain_timeout {
             stored = seed::home_feed_len(&db, reader).await?;
-            if stored as usize >= n {
+            if stored as usize >= n || seed::queued(&db, "inbox").await? == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let processed_after = started.elapsed();
+        if stored == 0 {
+            bail!("no status reached the home feed: {}", server.log_tail());
+        }
         if (stored as usize) < n {
-            bail!(
-                "only {stored} of {n} statuses reached the home feed within {:?}: {}",
-                s.drain_timeout,
-                server.log_tail()
+            // Reported, not fatal: the figure counts what was stored, and the log
+            // says why the rest was dropped (BENCHMARKS.md).
+            eprintln!(
+                "  inbound: only {stored} of {n} statuses reached the home feed; the server dropped the rest (see its log)"
             );
         }
-        let processed = n as f64 / processed_after.as_secs_f64();
+        let processed = stored as f64 / processed_after.as_secs_f64();
         eprintln!(
             "  inbound: {n} accepted in {:.2} s ({accepted:.0}/s), processed in {:.2} s ({processed:.0}/s)",
             r.elapsed.as_secs_f64(),

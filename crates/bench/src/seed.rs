@@ -275,3 +275,13 @@ pub async fn home_feed_len(db: &Db, reader: i64) -> Result<i64> {
         .await)?;
     Ok(n)
 }
+
+/// Jobs of `queue` still in the queue (not done, not dead).
+pub async fn queued(db: &Db, queue: &str) -> Result<i64> {
+    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE queue = $1 AND dead_at IS NULL")
+        .bind(queue)
+        .fetch_one(p)
+        .await)?;
+    Ok(n)
+}
