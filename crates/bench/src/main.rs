@@ -130,7 +130,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(opts: Opts) -> Result<()> {
+async fn run(mut opts: Opts) -> Result<()> {
     let selected: Vec<String> = match &opts.only {
         Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
         None => FIGURES.iter().map(|s| s.to_string()).collect(),
@@ -149,6 +149,11 @@ async fn run(opts: Opts) -> Result<()> {
             opts.fulmar_bin.display()
         );
     }
+    // Servers are started in their own data directories, so a relative path (the
+    // default, target/release/fulmar) must be made absolute while the working
+    // directory is still the one it is relative to.
+    opts.fulmar_bin = std::fs::canonicalize(&opts.fulmar_bin)
+        .with_context(|| format!("resolving {}", opts.fulmar_bin.display()))?;
     let sizes = Sizes::new(opts.smoke);
     let context = context(&opts)?;
     eprintln!(
