@@ -402,17 +402,20 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let processed_after = started.elapsed();
-        if stored == 0 {
-            bail!("no status reached the home feed: {}", server.log_tail());
+        if (stored as usize) < n {
+            // The queue empties between the two reads: count once more before judging.
+            stored = seed::home_feed_len(&db, reader).await?;
         }
         if (stored as usize) < n {
-            // Reported, not fatal: the figure counts what was stored, and the log
-            // says why the rest was dropped (BENCHMARKS.md).
-            eprintln!(
-                "  inbound: only {stored} of {n} statuses reached the home feed; the server dropped the rest (see its log)"
+            // Every activity answered 202 must be stored: a drop is a bug to fix, not a
+            // figure (the server's "not found" drops were colliding status ids).
+            bail!(
+                "only {stored} of {n} statuses reached the home feed within {:?}: {}",
+                s.drain_timeout,
+                server.log_tail()
             );
         }
-        let processed = stored as f64 / processed_after.as_secs_f64();
+        let processed = n as f64 / processed_after.as_secs_f64();
         eprintln!(
             "  inbound: {n} accepted in {:.2} s ({accepted:.0}/s), processed in {:.2} s ({processed:.0}/s)",
             r.elapsed.as_secs_f64(),

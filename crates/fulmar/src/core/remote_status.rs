@@ -58,6 +58,10 @@ const MAX_POLL_OPTIONS: usize = 20;
 /// a lookup, and real posts stay far below; the rest are ignored.
 pub const MAX_TAGS: usize = 100;
 
+/// Ids tried for a received status before its job is retried later: see
+/// [`store_remote_object`].
+const ID_ATTEMPTS: i64 = 8;
+
 /// Reads an object document (Note, Question, Article, ...).
 pub fn read_object(doc: &Value) -> Result<ObjectDoc, ParseError> {
     let obj = parse_object(doc)?;
@@ -306,9 +310,8 @@ pub async fn store_remote_object(
         None => None,
     };
     let (content, spoiler_text, sensitive) = shown(doc);
-    let id = id_at(published);
-    let new = NewStatus {
-        id,
+    let mut new = NewStatus {
+        id: id_at(published),
         uri: obj.id.clone(),
         url: obj.url.clone(),
         account_id: author.id,
@@ -342,32 +345,47 @@ pub async fn store_remote_object(
     let tags = new_tags(obj);
     let distributable = visibility == "public" || visibility == "unlisted";
     let poll = doc.poll.as_ref().map(|p| remote_poll(author.id, p));
-    // The media and the poll go in with the status: a status seen without them for a
-    // moment would show as text only (or `poll: null`) in a client that fetched it then.
-    let published = actions::publish_with(
-        &app.db,
-        &Publish {
-            status: &new,
-            mentions: &mentions,
-            tags: &tags,
-            counts_for_author: visibility != "direct",
-            counts_as_reply: distributable,
-        },
-        &new_media(obj),
-        poll.as_ref(),
-    )
-    .await;
-    match published {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            // Stored meanwhile by another job.
-            let row = remote::status_by_uri(&app.db, &obj.id)
-                .await?
-                .ok_or(ResolveError::NotFound)?;
-            return Ok((row, false));
+    let media = new_media(obj);
+    let mut attempt = 0;
+    loop {
+        // The media and the poll go in with the status: a status seen without them for
+        // a moment would show as text only (or `poll: null`) in a client that fetched
+        // it then.
+        let stored = actions::publish_with(
+            &app.db,
+            &Publish {
+                status: &new,
+                mentions: &mentions,
+                tags: &tags,
+                counts_for_author: visibility != "direct",
+                counts_as_reply: distributable,
+            },
+            &media,
+            poll.as_ref(),
+        )
+        .await;
+        match stored {
+            Ok(()) => break,
+            Err(StoreError::Conflict(what)) => {
+                // Stored meanwhile by another job.
+                if let Some(row) = remote::status_by_uri(&app.db, &obj.id).await? {
+                    return Ok((row, false));
+                }
+                // Not this object: the id drawn for its time was taken. `published` has
+                // whole seconds from most servers, so every post of one second shares
+                // its millisecond and its 65,536 ids, and a burst of a few thousand
+                // posts draws some id twice (about 4 % of 5,000). Draw again, a
+                // millisecond later each time, so that even a full millisecond is left.
+                attempt += 1;
+                if attempt >= ID_ATTEMPTS {
+                    return Err(StoreError::Conflict(what).into());
+                }
+                new.id = id_at(published + attempt);
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     }
+    let id = new.id;
     if obj.kind != "Note" {
         remote::set_object_type(&app.db, id, &obj.kind, obj.name.as_deref()).await?;
     }
