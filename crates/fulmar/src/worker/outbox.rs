@@ -242,6 +242,16 @@ fn inbox_of(a: &AccountRow) -> Option<String> {
     a.shared_inbox_url.clone().or_else(|| a.inbox_url.clone())
 }
 
+/// The one inbox an activity for a single account goes to: its personal inbox, or,
+/// when it has none, the shared one.
+fn one_inbox(a: &AccountRow) -> BTreeSet<String> {
+    a.inbox_url
+        .clone()
+        .or_else(|| inbox_of(a))
+        .into_iter()
+        .collect()
+}
+
 async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
     let db = &shared.app.db;
     let urls = &shared.app.urls;
@@ -427,12 +437,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             Plan {
                 activity,
                 signer: actor.id,
-                inboxes: target
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&target))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&target),
             }
         }
         Event::Accept {
@@ -477,12 +482,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             Plan {
                 activity,
                 signer: me.id,
-                inboxes: requester
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&requester))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&requester),
             }
         }
         Event::UpdateProfile { account_id } => {
@@ -536,12 +536,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                     note,
                 ),
                 signer: me.id,
-                inboxes: quoted_author
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&quoted_author))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&quoted_author),
             }
         }
         Event::AcceptQuote {
@@ -570,12 +565,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                     Some(&auth_uri),
                 ),
                 signer: me.id,
-                inboxes: requester
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&requester))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&requester),
             }
         }
         Event::RejectQuote {
@@ -602,12 +592,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                     None,
                 ),
                 signer: me.id,
-                inboxes: requester
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&requester))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&requester),
             }
         }
         Event::RevokeQuote { authorization_id } => {
@@ -628,12 +613,7 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
                     &requester.uri,
                 ),
                 signer: me.id,
-                inboxes: requester
-                    .inbox_url
-                    .clone()
-                    .or_else(|| inbox_of(&requester))
-                    .into_iter()
-                    .collect(),
+                inboxes: one_inbox(&requester),
             }
         }
     };
