@@ -6,6 +6,7 @@
 //!
 //! Run it with `scripts/bench` (which builds the release binaries first).
 
+mod ceiling;
 mod figures;
 mod limits;
 mod load;
