@@ -195,10 +195,7 @@ impl Deliverer {
         }
         let app = &shared.app;
         let (key_id, pem) = match account {
-            None => (
-                app.urls.instance_actor_key_id(),
-                app.instance_key.private_key_pem.clone(),
-            ),
+            None => return Ok(app.instance_signer().await.clone()),
             Some(id) => {
                 let account = fulmar_store::accounts::by_id(&app.db, id)
                     .await
