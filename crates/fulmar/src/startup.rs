@@ -1,5 +1,5 @@
 //! Building and running the server: open the database, apply migrations, load the
-//! instance key, bind, serve until told to stop.
+//! instance key (or start generating it), bind, serve until told to stop.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,15 +49,20 @@ impl Server {
             )
         })?;
         let db = open_database(&config).await?;
-        let key = instance::ensure_key(&db)
+        // A stored key is loaded (and a corrupt one refused) now; a missing one is
+        // generated in the background (`App::prepare_instance_key`), off the path to
+        // ready.
+        let key = instance::stored_key(&db)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("loading the instance actor's key")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("FULMAR_LISTEN: cannot listen on {}", config.listen))?;
+        let app = App::new(config, db, key)?;
+        app.prepare_instance_key();
         Ok(Server {
-            app: App::new(config, db, key)?,
+            app,
             listener,
             started,
         })

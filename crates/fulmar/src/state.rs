@@ -19,25 +19,47 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub urls: Urls,
-    pub instance_key: InstanceKey,
+    /// The instance actor's key pair and its parsed signer (for fetches no user asks
+    /// for), through [`App::instance_key`] and [`App::instance_signer`]. On a fresh
+    /// database the server is ready before the key exists: generating an RSA-2048
+    /// pair takes tens to hundreds of milliseconds, and only federation needs it, so
+    /// it is made in the background and whatever needs it first waits for it.
+    instance: tokio::sync::OnceCell<InstanceIdentity>,
     /// The one outgoing HTTP client (`fulmar_federation::client`).
     pub client: Client,
-    /// The instance actor's key, parsed once, for signing fetches no user asks for.
-    pub instance_signer: Signer,
     /// Per-origin limits of the inbox (`activitypub::limits`).
     pub inbox_limits: crate::activitypub::limits::InboxLimits,
 }
 
+/// The instance actor's key pair, and the same private key parsed for signing.
+struct InstanceIdentity {
+    key: InstanceKey,
+    signer: Signer,
+}
+
+impl InstanceIdentity {
+    fn new(key: InstanceKey, urls: &Urls) -> anyhow::Result<InstanceIdentity> {
+        let signing = SigningKey::from_pem(&key.private_key_pem)
+            .map_err(|e| anyhow::anyhow!("the instance actor's key: {e}"))?;
+        let signer = Signer {
+            key_id: urls.instance_actor_key_id(),
+            key: Arc::new(signing),
+        };
+        Ok(InstanceIdentity { key, signer })
+    }
+}
+
 impl App {
-    pub fn new(config: Config, db: Db, instance_key: InstanceKey) -> anyhow::Result<App> {
+    /// The state of a server. `instance_key` is the instance actor's stored key, or
+    /// `None` when there is none yet: it is then generated (and stored) when first
+    /// needed, see [`App::prepare_instance_key`].
+    pub fn new(config: Config, db: Db, instance_key: Option<InstanceKey>) -> anyhow::Result<App> {
         let urls = Urls::new(config.scheme(), &config.domain);
         let client = Client::new(ClientConfig::new(urls.base(), config.dev_insecure))
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
-        let key = SigningKey::from_pem(&instance_key.private_key_pem)
-            .map_err(|e| anyhow::anyhow!("the instance actor's key: {e}"))?;
-        let instance_signer = Signer {
-            key_id: urls.instance_actor_key_id(),
-            key: Arc::new(key),
+        let instance = match instance_key {
+            Some(key) => tokio::sync::OnceCell::new_with(Some(InstanceIdentity::new(key, &urls)?)),
+            None => tokio::sync::OnceCell::new(),
         };
         let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
         Ok(App(Arc::new(AppState {
@@ -45,10 +67,56 @@ impl App {
             config,
             db,
             urls,
-            instance_key,
+            instance,
             client,
-            instance_signer,
         })))
+    }
+
+    /// Starts making the instance actor's key in the background if there is none
+    /// yet, so that the first federation request rarely has to wait for it.
+    pub fn prepare_instance_key(&self) {
+        if self.instance.initialized() {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            app.instance_identity().await;
+        });
+    }
+
+    /// The instance actor's key pair (its public half is published on `/actor`).
+    pub async fn instance_key(&self) -> &InstanceKey {
+        &self.instance_identity().await.key
+    }
+
+    /// The instance actor's signer, for signed fetches no user asks for.
+    pub async fn instance_signer(&self) -> &Signer {
+        &self.instance_identity().await.signer
+    }
+
+    /// Loads or generates the instance key once; concurrent callers wait for the one
+    /// doing it. A failure (the database not answering) is logged and tried again,
+    /// since nothing that needs the key can go on without it.
+    async fn instance_identity(&self) -> &InstanceIdentity {
+        self.instance
+            .get_or_init(|| async {
+                let mut delay = std::time::Duration::from_millis(100);
+                loop {
+                    let made = crate::core::instance::ensure_key(&self.db)
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .and_then(|key| InstanceIdentity::new(key, &self.urls));
+                    match made {
+                        Ok(identity) => return identity,
+                        Err(e) => {
+                            tracing::error!("the instance actor's key: {e:#}; trying again");
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(std::time::Duration::from_secs(30));
+                        }
+                    }
+                }
+            })
+            .await
     }
 }
 

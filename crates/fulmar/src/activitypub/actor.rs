@@ -42,5 +42,9 @@ pub async fn actor(
 /// `GET /actor`: the instance actor, served to anyone without a signature, since
 /// servers fetch it to verify the signatures of our own signed fetches.
 pub async fn instance_actor(State(app): State<App>) -> Response {
-    ActivityJson(to_activitypub::instance_actor(&app.instance_key, &app.urls)).into_response()
+    ActivityJson(to_activitypub::instance_actor(
+        app.instance_key().await,
+        &app.urls,
+    ))
+    .into_response()
 }

@@ -125,7 +125,7 @@ async fn fetch_page(app: &App, account: &AccountRow, url: &str) -> Result<Value,
     }
     let (served_from, doc) = app
         .client
-        .get_activity_from(url, &app.instance_signer)
+        .get_activity_from(url, app.instance_signer().await)
         .await?;
     if authority(served_from.as_str()) != host {
         return Err(BackfillError::Garbage(format!(

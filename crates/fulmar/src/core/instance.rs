@@ -16,13 +16,22 @@ pub struct InstanceKey {
     pub public_key_pem: String,
 }
 
+/// The instance actor's key when it is stored already; `None` on a fresh database.
+pub async fn stored_key(db: &Db) -> CoreResult<Option<InstanceKey>> {
+    match store::get_setting(db, KEY_SETTING).await? {
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("instance key setting is corrupt: {e}").into()),
+        None => Ok(None),
+    }
+}
+
 /// Loads the instance actor's key, generating and storing it on the first start. The
 /// pair is one setting, so that two processes starting together cannot store halves
 /// of different pairs.
 pub async fn ensure_key(db: &Db) -> CoreResult<InstanceKey> {
-    if let Some(json) = store::get_setting(db, KEY_SETTING).await? {
-        return serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("instance key setting is corrupt: {e}").into());
+    if let Some(key) = stored_key(db).await? {
+        return Ok(key);
     }
     let pair = tokio::task::spawn_blocking(fulmar_federation::keys::generate_rsa_2048)
         .await

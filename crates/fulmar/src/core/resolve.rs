@@ -166,7 +166,7 @@ async fn fetch_actor(app: &App, url: &str) -> ResolveResult<RemoteActor> {
 pub(crate) async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_json::Value> {
     let (served_from, doc) = app
         .client
-        .get_activity_from(url, &app.instance_signer)
+        .get_activity_from(url, app.instance_signer().await)
         .await?;
     let id = doc
         .get("id")
@@ -178,7 +178,7 @@ pub(crate) async fn fetch_document(app: &App, url: &str) -> ResolveResult<serde_
     }
     let (served_from, doc) = app
         .client
-        .get_activity_from(&id, &app.instance_signer)
+        .get_activity_from(&id, app.instance_signer().await)
         .await?;
     let same = doc.get("id").and_then(serde_json::Value::as_str) == Some(id.as_str());
     if !same || authority(&id) != authority(served_from.as_str()) {
@@ -357,7 +357,7 @@ pub async fn fetch_key(app: &App, key_id: &str, refresh: bool) -> ResolveResult<
     }
     let doc = app
         .client
-        .get_activity(key_id, &app.instance_signer)
+        .get_activity(key_id, app.instance_signer().await)
         .await?;
     let without_fragment = key_id.split('#').next().unwrap_or(key_id);
     // The actor itself, when it parses as one and lists the key.

@@ -414,7 +414,9 @@ async fn create_with_id(
     };
     // Queued before the status is stored, so that no crash in between can lose the
     // activity; the worker waits for the status to appear (or gives up if it never does).
-    outbox::emit(db, Event::CreateStatus { status_id: id }).await?;
+    // The pollers are woken only once it is stored (below), so that the job is not
+    // claimed too early and put off.
+    outbox::emit_before_commit(db, Event::CreateStatus { status_id: id }).await?;
     actions::publish_quoting(
         db,
         &Publish {
@@ -436,6 +438,7 @@ async fn create_with_id(
         notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
     }
     fulmar_store::timelines::fan_out(db, id, author.id, visibility.as_str()).await?;
+    crate::worker::wake();
     let row = reload(db, id).await?;
     if let Some(planned) = &quote {
         quotes::after_local(db, urls, &row, planned).await?;

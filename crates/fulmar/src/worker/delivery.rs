@@ -7,14 +7,23 @@
 //! kept in `instances`: a host that keeps failing is marked unreachable, and its
 //! deliveries are then given up at once, except one probe per interval, until it
 //! answers again.
+//!
+//! A fan-out to a thousand servers is a thousand deliveries within a second, so their
+//! bookkeeping is kept off the database where it can be: a host this process last
+//! saw answer is not looked up again before each delivery, and the outcomes of
+//! successful deliveries (the job leaves the queue, the host answered) are written
+//! together, in one transaction for every delivery that finished while the previous
+//! one was being written (group commit). A job still leaves the queue only after its
+//! delivery; a process killed before the write sends it again (at least once).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use fulmar_federation::signatures::SigningKey;
 use fulmar_store::jobs::{self, JobRow};
+use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
 
 use super::hosts::HostLimits;
@@ -88,6 +97,31 @@ pub struct Deliverer {
     transport: Arc<dyn Transport>,
     hosts: HostLimits,
     keys: Mutex<HashMap<Option<i64>, Signer>>,
+    /// Hosts whose latest request from this process got an answer: their health
+    /// need not be read before delivering to them, since only failures (which remove
+    /// a host from here) can make a host unreachable.
+    answering: Mutex<HashSet<String>>,
+    /// Outcomes waiting to be written.
+    pending: Mutex<Pending>,
+}
+
+/// Successful deliveries not yet recorded in the database.
+#[derive(Default)]
+struct Pending {
+    /// Jobs to delete.
+    done: Vec<i64>,
+    /// Hosts that answered.
+    answered: HashSet<String>,
+    /// Whether a task is writing outcomes now (and will write these too).
+    writing: bool,
+}
+
+/// Hosts remembered as answering, at most; past that the set starts over (the
+/// health of a forgotten host is read from the database again).
+const MAX_ANSWERING: usize = 100_000;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Deliverer {
@@ -96,6 +130,57 @@ impl Deliverer {
             transport,
             hosts: HostLimits::new(per_host),
             keys: Mutex::new(HashMap::new()),
+            answering: Mutex::new(HashSet::new()),
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    /// Notes that `host` answered and, when given, that job `done` was delivered, and
+    /// writes both to the database, together with whatever other deliveries finish
+    /// meanwhile. If another task is already writing, it leaves them to that task,
+    /// which writes until nothing is left.
+    async fn answered(&self, db: &Db, host: String, done: Option<i64>) {
+        {
+            let mut answering = lock(&self.answering);
+            if answering.len() >= MAX_ANSWERING {
+                answering.clear();
+            }
+            answering.insert(host.clone());
+        }
+        {
+            let mut pending = lock(&self.pending);
+            pending.done.extend(done);
+            pending.answered.insert(host);
+            if pending.writing {
+                return;
+            }
+            pending.writing = true;
+        }
+        // Lets another task take over the writing if this one is dropped mid-way.
+        struct Writing<'a>(&'a Mutex<Pending>);
+        impl Drop for Writing<'_> {
+            fn drop(&mut self) {
+                lock(self.0).writing = false;
+            }
+        }
+        let _writing = Writing(&self.pending);
+        loop {
+            let (done, answered) = {
+                let mut pending = lock(&self.pending);
+                if pending.done.is_empty() && pending.answered.is_empty() {
+                    pending.writing = false;
+                    return;
+                }
+                (
+                    std::mem::take(&mut pending.done),
+                    std::mem::take(&mut pending.answered),
+                )
+            };
+            let answered: Vec<String> = answered.into_iter().collect();
+            if let Err(e) = jobs::finish_deliveries(db, &done, &answered, now_ms()).await {
+                // The jobs stay leased; once the lease passes they are delivered again.
+                tracing::warn!("recording {} deliveries: {e}", done.len());
+            }
         }
     }
 
@@ -110,10 +195,7 @@ impl Deliverer {
         }
         let app = &shared.app;
         let (key_id, pem) = match account {
-            None => (
-                app.urls.instance_actor_key_id(),
-                app.instance_key.private_key_pem.clone(),
-            ),
+            None => return Ok(app.instance_signer().await.clone()),
             Some(id) => {
                 let account = fulmar_store::accounts::by_id(&app.db, id)
                     .await
@@ -155,7 +237,12 @@ impl Deliverer {
         let db = &shared.app.db;
         let settings = &shared.settings;
         let now = now_ms();
-        match jobs::host_health(db, &host).await {
+        let answering = lock(&self.answering).contains(&host);
+        match if answering {
+            Ok(None)
+        } else {
+            jobs::host_health(db, &host).await
+        } {
             Ok(Some(h)) if h.unreachable_since.is_some() => {
                 let probed_recently = h
                     .last_failure_at
@@ -172,7 +259,7 @@ impl Deliverer {
             Err(e) => return Outcome::GiveUp(e),
         };
         let limit = self.hosts.of(&host);
-        let Ok(_permit) = limit.acquire().await else {
+        let Ok(host_slot) = limit.acquire().await else {
             return Outcome::Retry("shutting down".into());
         };
         let result = self
@@ -182,12 +269,14 @@ impl Deliverer {
         let now = now_ms();
         match result {
             Ok(status) if (200..300).contains(&status) => {
-                let _ = jobs::host_succeeded(db, &host, now).await;
-                Outcome::Done
+                drop(host_slot);
+                self.answered(db, host, Some(job.id)).await;
+                Outcome::Handled
             }
             Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
                 // The host answered: it is up, the request is what it refuses.
-                let _ = jobs::host_succeeded(db, &host, now).await;
+                drop(host_slot);
+                self.answered(db, host, None).await;
                 Outcome::GiveUp(format!("{}: HTTP {status}", delivery.inbox))
             }
             Ok(status) => {
@@ -203,6 +292,7 @@ impl Deliverer {
     }
 
     async fn failed(&self, shared: &Shared, host: &str, now: i64) {
+        lock(&self.answering).remove(host);
         match jobs::host_failed(
             &shared.app.db,
             host,

@@ -356,7 +356,7 @@ impl Fetch<'_> {
         match self
             .app
             .client
-            .get_activity_from(url, &self.app.instance_signer)
+            .get_activity_from(url, self.app.instance_signer().await)
             .await
         {
             Ok(found) => Some(found),

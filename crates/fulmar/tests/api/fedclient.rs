@@ -428,7 +428,7 @@ fed_test!(resolves_posts_and_refuses_bad_peers, |backend| async move {
 
     // The client itself, with its errors.
     let client = dev_client();
-    let signer = a.app.instance_signer.clone();
+    let signer = a.app.instance_signer().await.clone();
     assert!(matches!(
         client.get_activity(&format!("{base}/html"), &signer).await,
         Err(ClientError::BadContentType(_))

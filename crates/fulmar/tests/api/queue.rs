@@ -129,6 +129,79 @@ db_test!(
 );
 
 db_test!(
+    fan_out_inserts_and_batched_outcomes,
+    |app: TestApp| async move {
+        let db = app.db();
+        let t = now() + TEN_YEARS;
+        // A fan-out larger than one multi-row statement replaces its outbox job whole.
+        let outbox = job("test", t, 5);
+        jobs::enqueue(db, &outbox).await.unwrap();
+        let deliveries: Vec<NewJob> = (0..1203)
+            .map(|i| NewJob {
+                concurrency_key: Some(format!("https://h{i}.example/inbox")),
+                payload: format!("{{\"n\":{i}}}"),
+                ..job("test-fan", t + 1, 7)
+            })
+            .collect();
+        jobs::complete_with(db, outbox.id, &deliveries)
+            .await
+            .unwrap();
+        assert!(jobs::by_id(db, outbox.id).await.unwrap().is_none());
+        let stored = jobs::list(db, "test-fan").await.unwrap();
+        assert_eq!(stored.len(), 1203);
+        let first = stored.iter().find(|j| j.id == deliveries[0].id).unwrap();
+        assert_eq!(
+            (
+                first.attempts,
+                first.max_attempts,
+                first.run_at,
+                first.payload.as_str()
+            ),
+            (0, 7, t + 1, "{\"n\":0}")
+        );
+        assert_eq!(
+            first.concurrency_key.as_deref(),
+            Some("https://h0.example/inbox")
+        );
+
+        // A failing host that answers again is healthy; a new one is recorded; the
+        // finished jobs leave the queue and only they do.
+        let failing = format!("failing-{}.example", t);
+        let fresh = format!("fresh-{}.example", t);
+        jobs::host_failed(db, &failing, t, 1).await.unwrap();
+        jobs::host_failed(db, &failing, t + 10, 1).await.unwrap();
+        assert!(jobs::host_health(db, &failing)
+            .await
+            .unwrap()
+            .unwrap()
+            .unreachable_since
+            .is_some());
+        let done: Vec<i64> = deliveries[..700].iter().map(|j| j.id).collect();
+        jobs::finish_deliveries(db, &done, &[failing.clone(), fresh.clone()], t + 20)
+            .await
+            .unwrap();
+        assert_eq!(jobs::list(db, "test-fan").await.unwrap().len(), 503);
+        assert!(jobs::by_id(db, deliveries[699].id).await.unwrap().is_none());
+        assert!(jobs::by_id(db, deliveries[700].id).await.unwrap().is_some());
+        for host in [&failing, &fresh] {
+            let h = jobs::host_health(db, host).await.unwrap().unwrap();
+            assert_eq!(
+                (
+                    h.last_success_at,
+                    h.failure_count,
+                    h.unreachable_since,
+                    h.failing_since
+                ),
+                (Some(t + 20), 0, None, None),
+                "{host}"
+            );
+        }
+        // Nothing to record is no transaction at all.
+        jobs::finish_deliveries(db, &[], &[], t + 30).await.unwrap();
+    }
+);
+
+db_test!(
     concurrent_claimers_never_share_a_job,
     |app: TestApp| async move {
         let db = app.db().clone();
