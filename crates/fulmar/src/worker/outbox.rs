@@ -117,6 +117,12 @@ async fn enqueue(db: &Db, event: &Event) -> CoreResult<()> {
     super::enqueue_now(db, QUEUE, event, None, 10).await
 }
 
+/// The job [`emit`] would store, for a caller that commits it in its own transaction
+/// (and then calls [`super::wake`]).
+pub(crate) fn job_for(event: &Event) -> CoreResult<fulmar_store::jobs::NewJob> {
+    super::new_job(QUEUE, event, None, 10)
+}
+
 /// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote and
 /// has asked; reads the Follow's id, so call it before the request row goes.
 pub async fn emit_answer(
