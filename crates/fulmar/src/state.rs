@@ -29,6 +29,10 @@ pub struct AppState {
     pub client: Client,
     /// Per-origin limits of the inbox (`activitypub::limits`).
     pub inbox_limits: crate::activitypub::limits::InboxLimits,
+    /// Stores the inbox's jobs in group commits (`worker::inbox`).
+    pub inbox_commits: crate::worker::inbox::GroupCommit,
+    /// Keys that recently verified a signature (`activitypub::signed`).
+    pub key_cache: crate::activitypub::signed::KeyCache,
 }
 
 /// The instance actor's key pair, and the same private key parsed for signing.
@@ -62,8 +66,11 @@ impl App {
             None => tokio::sync::OnceCell::new(),
         };
         let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
+        let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone());
         Ok(App(Arc::new(AppState {
             inbox_limits,
+            inbox_commits,
+            key_cache: Default::default(),
             config,
             db,
             urls,

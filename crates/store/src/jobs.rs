@@ -47,38 +47,63 @@ const INSERT: &str = "INSERT INTO jobs \
 
 /// Adds one job.
 pub async fn enqueue(db: &Db, job: &NewJob) -> Result<()> {
-    with_pool!(db, p => sqlx::query(INSERT)
+    with_pool!(db, p => insert_with(p, job).await)
+}
+
+/// Inserts one job on a pool or inside a caller's transaction, so that a change and
+/// the job announcing it commit together (`status_actions::publish_local`).
+pub(crate) async fn insert_with<'e, E, DB>(executor: E, job: &NewJob) -> Result<()>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(INSERT)
         .bind(job.id)
-        .bind(&job.queue)
-        .bind(&job.concurrency_key)
-        .bind(&job.payload)
+        .bind(job.queue.clone())
+        .bind(job.concurrency_key.clone())
+        .bind(job.payload.clone())
         .bind(job.max_attempts)
         .bind(job.run_at)
         .bind(job.created_at)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
+        .execute(executor)
+        .await?;
     Ok(())
 }
 
-/// Adds many jobs in one transaction: all of them or none.
+/// Rows per multi-row INSERT of [`enqueue_batch`]: 7 parameters each stays far
+/// below SQLite's limit of 32,766 bound parameters (and PostgreSQL's 65,535).
+const BATCH_ROWS: usize = 500;
+
+/// Adds many jobs in one transaction: all of them or none. Inserted with multi-row
+/// statements, so that a burst (the inbox's group commit) costs a few statements
+/// rather than one per job.
 pub async fn enqueue_batch(db: &Db, jobs: &[NewJob]) -> Result<()> {
     if jobs.is_empty() {
         return Ok(());
     }
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
-        for job in jobs {
-            sqlx::query(INSERT)
-                .bind(job.id)
-                .bind(&job.queue)
-                .bind(&job.concurrency_key)
-                .bind(&job.payload)
-                .bind(job.max_attempts)
-                .bind(job.run_at)
-                .bind(job.created_at)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in jobs.chunks(BATCH_ROWS) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, \
+                 max_attempts, run_at, created_at) ",
+            );
+            q.push_values(chunk, |mut row, job| {
+                row.push_bind(job.id)
+                    .push_bind(job.queue.clone())
+                    .push_bind(job.concurrency_key.clone())
+                    .push_bind(job.payload.clone())
+                    .push_bind(0i32)
+                    .push_bind(job.max_attempts)
+                    .push_bind(job.run_at)
+                    .push_bind(job.created_at);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await
     })?;
@@ -118,6 +143,19 @@ pub async fn claim(db: &Db, limit: i64, now: i64, lease_ms: i64) -> Result<Vec<J
 /// A finished job leaves the queue.
 pub async fn complete(db: &Db, id: i64) -> Result<()> {
     with_pool!(db, p => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Finished jobs leave the queue, many in one statement (the worker's group
+/// completion). Ids not present (already deleted) are skipped.
+pub async fn complete_many(db: &Db, ids: &[i64]) -> Result<()> {
+    for chunk in ids.chunks(BATCH_ROWS) {
+        with_pool!(db, p => {
+            let mut q = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE id IN ");
+            crate::push_id_list(&mut q, chunk);
+            q.build().execute(p).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 

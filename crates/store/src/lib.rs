@@ -201,6 +201,11 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
+                    // sqlx pings a pooled connection before lending it by default: for
+                    // SQLite, a round trip to the connection's thread (two context
+                    // switches) that doubled the cost of every short query, and a
+                    // local file cannot drop a connection the way a server can.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Db::Sqlite(pool))

@@ -88,7 +88,7 @@ pub async fn publish_with(
     media: &[crate::remote::NewMedia],
     poll: Option<&crate::remote::RemotePoll>,
 ) -> Result<()> {
-    publish_all(db, p, media, poll, None).await
+    publish_all(db, p, media, poll, None, None).await
 }
 
 /// Who may quote a new local status, and what it quotes (FEP-044f).
@@ -104,7 +104,20 @@ pub struct QuoteColumns<'a> {
 /// that the outbox worker (which may build the `Note` as soon as the status exists)
 /// never sees it without its quote or its quote policy.
 pub async fn publish_quoting(db: &Db, p: &Publish<'_>, q: &QuoteColumns<'_>) -> Result<()> {
-    publish_all(db, p, &[], None, Some(q)).await
+    publish_all(db, p, &[], None, Some(q), None).await
+}
+
+/// [`publish_quoting`] of a new local post together with the job that announces it
+/// (`outbox`) and its home-feed rows (`timelines::fan_out`), in one transaction: a
+/// post is one commit instead of three, and neither the job nor the feed rows can
+/// exist without the status (or the status without them).
+pub async fn publish_local(
+    db: &Db,
+    p: &Publish<'_>,
+    q: &QuoteColumns<'_>,
+    outbox: &crate::jobs::NewJob,
+) -> Result<()> {
+    publish_all(db, p, &[], None, Some(q), Some(outbox)).await
 }
 
 async fn publish_all(
@@ -113,11 +126,15 @@ async fn publish_all(
     media: &[crate::remote::NewMedia],
     poll: Option<&crate::remote::RemotePoll>,
     quote: Option<&QuoteColumns<'_>>,
+    outbox: Option<&crate::jobs::NewJob>,
 ) -> Result<()> {
     let s = p.status;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         crate::statuses::insert_with(&mut *tx, s).await?;
+        if let Some(job) = outbox {
+            crate::jobs::insert_with(&mut *tx, job).await?;
+        }
         if let Some(q) = quote {
             let (quoted, state, request) = match q.quote {
                 Some((id, state, request)) => (Some(id), Some(state), request),
@@ -201,6 +218,11 @@ async fn publish_all(
         crate::remote::insert_media!(&mut *tx, s.id, s.account_id, media, s.created_at);
         if let Some(poll) = poll {
             crate::remote::insert_poll!(&mut *tx, s.id, poll, s.created_at);
+        }
+        if outbox.is_some() {
+            // Last, since it reads the mentions inserted above.
+            crate::timelines::fan_out_with(&mut *tx, s.id, s.account_id, &s.visibility)
+                .await?;
         }
         tx.commit().await?;
         Ok::<(), StoreError>(())

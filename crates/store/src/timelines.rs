@@ -44,10 +44,32 @@ fn now_ms() -> i64 {
 /// The candidates come from the `follows_target` index, one range scan over the
 /// author's followers, never from a scan of all accounts.
 pub async fn fan_out(db: &Db, status_id: i64, author_id: i64, visibility: &str) -> Result<u64> {
+    Ok(
+        with_pool!(db, p => fan_out_with(p, status_id, author_id, visibility)
+        .await?
+        .rows_affected()),
+    )
+}
+
+/// [`fan_out`] on a pool or inside a caller's transaction (`status_actions`, which
+/// stores a local post, its outbox event and its feed rows in one commit).
+pub(crate) async fn fan_out_with<'e, E, DB>(
+    executor: E,
+    status_id: i64,
+    author_id: i64,
+    visibility: &str,
+) -> Result<DB::QueryResult>
+where
+    DB: Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+{
     let direct = visibility == "direct";
     // SQLite needs a WHERE on the SELECT of an INSERT … SELECT … ON CONFLICT to parse
     // it unambiguously, hence the outer `WHERE TRUE`.
-    let rows = with_pool!(db, p => sqlx::query(
+    Ok(sqlx::query(
         "INSERT INTO home_feed (account_id, status_id, author_account_id) \
          SELECT x.reader, $1, $2 FROM ( \
              SELECT a.id AS reader FROM accounts a WHERE a.id = $2 AND a.domain IS NULL \
@@ -73,10 +95,8 @@ pub async fn fan_out(db: &Db, status_id: i64, author_id: i64, visibility: &str) 
     .bind(status_id)
     .bind(author_id)
     .bind(direct)
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(rows)
+    .execute(executor)
+    .await?)
 }
 
 /// Copies an author's recent non-direct statuses into a reader's feed (after a

@@ -225,7 +225,7 @@ async fn check_and_store(
         }
     }
     queue::enqueue(
-        &app.db,
+        app,
         &InboxJob {
             activity,
             signer: signer.owner,

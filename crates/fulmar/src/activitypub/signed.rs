@@ -3,7 +3,9 @@
 //! the key once when the signature does not match it, since the actor may have rotated
 //! its key. Used by the inbox and by fetches of non-public objects.
 
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use fulmar_federation::from_activitypub::RemoteKey;
@@ -59,6 +61,14 @@ pub async fn verify(app: &App, signed: &SignedRequest) -> Result<Signer, ApiErro
     let key_id = signed.key_id().to_owned();
     let host = key_host(signed)
         .ok_or_else(|| unauthorized(format!("Signature: the key id {key_id:?} is not a URL")))?;
+    if let Some(hit) = app.key_cache.get(&key_id) {
+        if signed.verify(&hit.public).is_ok() {
+            return Ok(hit.signer);
+        }
+        // A rotated key, or a forgery: either way the full path below decides, from
+        // the stored key and at most one refetch, as without the cache.
+        app.key_cache.remove(&key_id);
+    }
     let mut refreshed = false;
     loop {
         let key = bounded_fetch_key(app, &host, &key_id, refreshed).await?;
@@ -69,15 +79,71 @@ pub async fn verify(app: &App, signed: &SignedRequest) -> Result<Signer, ApiErro
                 let account = fulmar_store::accounts::by_uri(&app.db, &key.owner)
                     .await?
                     .ok_or_else(|| unauthorized("Signature: the key's owner is unknown"))?;
-                return Ok(Signer {
+                let signer = Signer {
                     key_id,
                     owner: key.owner,
                     account,
-                });
+                };
+                app.key_cache.insert(signer.clone(), Arc::new(public));
+                return Ok(signer);
             }
             Err(e) if e.may_be_stale_key() && !refreshed => refreshed = true,
             Err(e) => return Err(unauthorized(format!("Signature: {e}"))),
         }
+    }
+}
+
+/// How long a verified key is used without looking at the database again. A key is
+/// refreshed from its actor at most once a day anyway (`resolve::fetch_key`), and a
+/// signature the cached key does not verify goes the full way (stored key, then one
+/// refetch), so a rotation is seen at once; what the cache saves is the four queries
+/// and the PEM parsing that every delivery of a busy peer used to cost.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Most keys the cache holds; past that it starts over (a flood of distinct keys must
+/// not grow memory).
+const KEY_CACHE_MAX: usize = 10_000;
+
+/// Keys that recently verified a signature, with their owner ([`verify`]).
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, CachedKey>>,
+}
+
+#[derive(Clone)]
+pub struct CachedKey {
+    signer: Signer,
+    public: Arc<PublicKey>,
+    at: Instant,
+}
+
+impl KeyCache {
+    fn get(&self, key_id: &str) -> Option<CachedKey> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get(key_id)
+            .filter(|c| c.at.elapsed() < KEY_CACHE_TTL)
+            .cloned()
+    }
+
+    fn insert(&self, signer: Signer, public: Arc<PublicKey>) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= KEY_CACHE_MAX {
+            keys.clear();
+        }
+        keys.insert(
+            signer.key_id.clone(),
+            CachedKey {
+                signer,
+                public,
+                at: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets a key (its signature failed, or it was refetched).
+    pub fn remove(&self, key_id: &str) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.remove(key_id);
     }
 }
 

@@ -412,12 +412,10 @@ async fn create_with_id(
         application_id: compose.application_id,
         created_at: now,
     };
-    // Queued before the status is stored, so that no crash in between can lose the
-    // activity; the worker waits for the status to appear (or gives up if it never does).
-    // The pollers are woken only once it is stored (below), so that the job is not
-    // claimed too early and put off.
-    outbox::emit_before_commit(db, Event::CreateStatus { status_id: id }).await?;
-    actions::publish_quoting(
+    // The activity's job, the status and its home-feed rows commit together: no crash
+    // can lose the activity, and a post is one write transaction.
+    let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
+    actions::publish_local(
         db,
         &Publish {
             status: &status,
@@ -432,13 +430,13 @@ async fn create_with_id(
                 .as_ref()
                 .map(|q| (q.quoted.id, q.state, q.request_uri.as_deref())),
         },
+        &job,
     )
     .await?;
+    crate::worker::wake();
     for m in &mentions {
         notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
     }
-    fulmar_store::timelines::fan_out(db, id, author.id, visibility.as_str()).await?;
-    crate::worker::wake();
     let row = reload(db, id).await?;
     if let Some(planned) = &quote {
         quotes::after_local(db, urls, &row, planned).await?;

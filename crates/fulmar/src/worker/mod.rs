@@ -104,22 +104,30 @@ pub(crate) async fn enqueue_now<T: serde::Serialize>(
     concurrency_key: Option<String>,
     max_attempts: i32,
 ) -> crate::core::error::CoreResult<()> {
+    let job = new_job(queue, payload, concurrency_key, max_attempts)?;
+    jobs::enqueue(db, &job).await?;
+    Ok(())
+}
+
+/// The row [`enqueue_now`] would store, for callers that store it themselves (in
+/// their own transaction, or in a batch).
+pub(crate) fn new_job<T: serde::Serialize>(
+    queue: &str,
+    payload: &T,
+    concurrency_key: Option<String>,
+    max_attempts: i32,
+) -> crate::core::error::CoreResult<jobs::NewJob> {
     let payload = serde_json::to_string(payload).map_err(anyhow::Error::from)?;
     let now = now_ms();
-    jobs::enqueue(
-        db,
-        &jobs::NewJob {
-            id: crate::core::ids::next_id(),
-            queue: queue.into(),
-            payload,
-            run_at: now,
-            concurrency_key,
-            max_attempts,
-            created_at: now,
-        },
-    )
-    .await?;
-    Ok(())
+    Ok(jobs::NewJob {
+        id: crate::core::ids::next_id(),
+        queue: queue.into(),
+        payload,
+        run_at: now,
+        concurrency_key,
+        max_attempts,
+        created_at: now,
+    })
 }
 
 fn wake_signal() -> &'static Notify {
@@ -141,9 +149,56 @@ pub struct Worker {
     pollers: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Most finished jobs one statement of [`Completions`] deletes.
+const COMPLETE_MAX: usize = 512;
+
+/// Group completion: a finished job's row is deleted together with those of the jobs
+/// that finished while the previous delete ran, in one statement, instead of one
+/// write each. A job's task waits for the delete that holds its row, as before; a
+/// process that dies first leaves the row to be run again (at least once).
+pub(crate) struct Completions {
+    sender: tokio::sync::mpsc::UnboundedSender<(i64, tokio::sync::oneshot::Sender<bool>)>,
+}
+
+impl Completions {
+    fn start(db: fulmar_store::Db) -> Completions {
+        let (sender, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(i64, tokio::sync::oneshot::Sender<bool>)>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(COMPLETE_MAX);
+            while rx.recv_many(&mut batch, COMPLETE_MAX).await > 0 {
+                let (ids, dones): (Vec<i64>, Vec<_>) = batch.drain(..).unzip();
+                let ok = match jobs::complete_many(&db, &ids).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        // The leases will pass and the jobs run again.
+                        tracing::warn!("recording {} finished jobs: {e}", ids.len());
+                        false
+                    }
+                };
+                for done in dones {
+                    let _ = done.send(ok);
+                }
+            }
+        });
+        Completions { sender }
+    }
+
+    /// Deletes a finished job's row; false when that failed (already logged).
+    async fn complete(&self, id: i64) -> bool {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if self.sender.send((id, done)).is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+}
+
 /// What every job task shares.
 pub(crate) struct Shared {
     pub app: App,
+    /// Deletes finished jobs in groups.
+    pub completions: Completions,
     pub settings: Settings,
     pub delivery: delivery::Deliverer,
     /// Thread fetches running at once (`thread_jobs`).
@@ -171,6 +226,7 @@ impl Worker {
         let stop_signal = Arc::new(Notify::new());
         let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
         let shared = Arc::new(Shared {
+            completions: Completions::start(app.db.clone()),
             delivery: delivery::Deliverer::new(transport, settings.per_host),
             thread_budget: Arc::new(Semaphore::new(app.config.threads.jobs.max(1) as usize)),
             thread_hosts: hosts::HostLimits::new(app.config.threads.per_host as usize),
@@ -299,7 +355,11 @@ async fn run(shared: &Shared, job: JobRow) {
         _ => Kind::Later,
     };
     let result = match outcome {
-        Outcome::Done => jobs::complete(db, job.id).await,
+        Outcome::Done => {
+            // Errors are logged by the completing task.
+            shared.completions.complete(job.id).await;
+            Ok(())
+        }
         Outcome::Handled => Ok(()),
         Outcome::Retry(error) | Outcome::RetrySoon(error) => {
             let at = if matches!(outcome_kind, Kind::Soon) {

@@ -113,16 +113,14 @@ pub async fn emit(db: &Db, event: Event) -> CoreResult<()> {
     Ok(())
 }
 
-/// Queues `event` without waking the pollers, for an event queued before the rows it
-/// names are committed: woken at once, a poller could claim the job before that
-/// commit, find nothing and put the job off by a second (`RetrySoon`) plus a poll
-/// interval. The caller calls [`super::wake`] once its rows are stored.
-pub async fn emit_before_commit(db: &Db, event: Event) -> CoreResult<()> {
-    enqueue(db, &event).await
-}
-
 async fn enqueue(db: &Db, event: &Event) -> CoreResult<()> {
     super::enqueue_now(db, QUEUE, event, None, 10).await
+}
+
+/// The job [`emit`] would store, for a caller that commits it in its own transaction
+/// (and then calls [`super::wake`]).
+pub(crate) fn job_for(event: &Event) -> CoreResult<fulmar_store::jobs::NewJob> {
+    super::new_job(QUEUE, event, None, 10)
 }
 
 /// `Accept`/`Reject` of `requester`'s follow of `me`, when `requester` is remote and

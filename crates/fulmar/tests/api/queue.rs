@@ -1034,3 +1034,88 @@ async fn killed_mid_fan_out_every_inbox_still_gets_the_activity() {
                 .unwrap_or_default()
                 .contains("Survive this")));
 }
+
+db_test!(
+    enqueue_batch_stores_all_or_nothing_across_statements,
+    |app: TestApp| async move {
+        let db = app.db();
+        let t = now() + TEN_YEARS;
+        // More than one multi-row statement's worth (500 rows each).
+        let batch: Vec<NewJob> = (0..1_234).map(|i| job("bulk", t + i, 5)).collect();
+        jobs::enqueue_batch(db, &batch).await.unwrap();
+        let stored = jobs::list(db, "bulk").await.unwrap();
+        assert_eq!(
+            stored.iter().map(|j| j.id).collect::<Vec<_>>(),
+            batch.iter().map(|j| j.id).collect::<Vec<_>>()
+        );
+        assert!(stored
+            .iter()
+            .all(|j| j.attempts == 0 && j.max_attempts == 5 && j.locked_until.is_none()));
+
+        // One row that cannot go in (an id taken, in the last statement) takes the
+        // whole batch back with it.
+        let mut failing: Vec<NewJob> = (0..700).map(|i| job("bulk2", t + i, 5)).collect();
+        failing.push(NewJob {
+            queue: "bulk2".into(),
+            ..batch[0].clone()
+        });
+        assert!(jobs::enqueue_batch(db, &failing).await.is_err());
+        assert!(jobs::list(db, "bulk2").await.unwrap().is_empty());
+    }
+);
+
+db_test!(
+    inbox_group_commit_stores_every_job_of_a_burst_once,
+    |app: TestApp| async move {
+        let db = app.db().clone();
+        let t = now() + TEN_YEARS;
+        // A job already stored, whose id one of the burst reuses: that one must fail
+        // alone, and its batch's other jobs be stored all the same, once each.
+        let taken = job("burst", t, 5);
+        jobs::enqueue(&db, &taken).await.unwrap();
+        let burst: Vec<NewJob> = (1..=400).map(|i| job("burst", t + i, 5)).collect();
+        let mut tasks = Vec::new();
+        for (i, j) in burst.iter().cloned().enumerate() {
+            let server = app.app.clone();
+            tasks.push(tokio::spawn(async move {
+                server
+                    .inbox_commits
+                    .store(j)
+                    .await
+                    .map_err(|e| e.to_string())
+            }));
+            if i == 200 {
+                let app = app.app.clone();
+                let dup = NewJob {
+                    payload: "{\"dup\":true}".into(),
+                    ..taken.clone()
+                };
+                tasks.push(tokio::spawn(async move {
+                    app.inbox_commits
+                        .store(dup)
+                        .await
+                        .map_err(|e| e.to_string())
+                }));
+            }
+        }
+        let mut failed = 0;
+        for task in tasks {
+            if task.await.unwrap().is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, 1, "only the job with a taken id fails");
+        let stored = jobs::list(&db, "burst").await.unwrap();
+        let mut expected: Vec<i64> = burst.iter().map(|j| j.id).collect();
+        expected.push(taken.id);
+        expected.sort_unstable();
+        assert_eq!(
+            stored.iter().map(|j| j.id).collect::<Vec<_>>(),
+            expected,
+            "every answered job stored, none twice"
+        );
+        // The first row under the taken id is untouched.
+        let first = stored.iter().find(|j| j.id == taken.id).unwrap();
+        assert_eq!(first.payload, "{}");
+    }
+);

@@ -140,11 +140,16 @@ pub async fn create(r: &Received<'_>) -> ReceiveResult<()> {
             "a vote in a poll, and Fulmar has no polls of its own",
         ));
     }
-    if let Some(existing) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? {
-        if existing.deleted_at.is_some() {
-            return Err(ignored("the status was deleted"));
+    // A fetched object may have another id than the activity named; an embedded one
+    // has the id just looked up, which needs no second query.
+    let same_id = r.activity.object_id.as_deref() == Some(doc.obj.id.as_str());
+    if !same_id {
+        if let Some(existing) = fulmar_store::remote::status_by_uri(&r.app.db, &doc.obj.id).await? {
+            if existing.deleted_at.is_some() {
+                return Err(ignored("the status was deleted"));
+            }
+            return Ok(());
         }
-        return Ok(());
     }
     if !concerns_local_accounts(r, &doc).await? {
         return Err(ignored(
