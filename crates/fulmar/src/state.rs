@@ -26,6 +26,9 @@ pub struct AppState {
     pub instance_signer: Signer,
     /// Per-origin limits of the inbox (`activitypub::limits`).
     pub inbox_limits: crate::activitypub::limits::InboxLimits,
+    /// Rendered accounts, checked against their version on every use
+    /// (`mastodon::account_cache`).
+    pub accounts: crate::mastodon::account_cache::AccountCache,
 }
 
 impl App {
@@ -48,6 +51,7 @@ impl App {
             instance_key,
             client,
             instance_signer,
+            accounts: Default::default(),
         })))
     }
 }
