@@ -201,6 +201,13 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
+                    // sqlx pings an idle connection before lending it out, to find
+                    // network connections that died while idle. An SQLite connection
+                    // is a file this process holds open and cannot die that way, and
+                    // the ping is a round trip to the connection's worker thread on
+                    // every query (the home timeline's profile showed those thread
+                    // hand-offs costing more than the SQL), so it is turned off.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Db::Sqlite(pool))
