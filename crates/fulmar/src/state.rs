@@ -33,6 +33,9 @@ pub struct AppState {
     pub inbox_commits: crate::worker::inbox::GroupCommit,
     /// Keys that recently verified a signature (`activitypub::signed`).
     pub key_cache: crate::activitypub::signed::KeyCache,
+    /// Rendered accounts, checked against their version on every use
+    /// (`mastodon::account_cache`).
+    pub accounts: crate::mastodon::account_cache::AccountCache,
 }
 
 /// The instance actor's key pair, and the same private key parsed for signing.
@@ -76,6 +79,7 @@ impl App {
             urls,
             instance,
             client,
+            accounts: Default::default(),
         })))
     }
 

@@ -283,3 +283,18 @@ pub async fn search_local(
     })?;
     Ok(rows)
 }
+
+/// `(id, version)` of the given accounts: the version grows with every change to an
+/// account's row (a trigger bumps it, migration 0010), so a copy of the row or of
+/// what was rendered from it is current exactly when its version matches.
+pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT id, version FROM accounts WHERE id IN ");
+        crate::push_id_list(&mut qb, ids);
+        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
+    })?;
+    Ok(rows)
+}

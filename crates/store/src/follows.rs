@@ -48,3 +48,23 @@ pub async fn exists(db: &Db, account_id: i64, target_account_id: i64) -> Result<
     .await)?;
     Ok(n > 0)
 }
+
+/// Which of `targets` `account_id` follows, in one query.
+pub async fn followed_among(
+    db: &Db,
+    account_id: i64,
+    targets: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    if targets.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<i64> = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT target_account_id FROM follows WHERE account_id = ");
+        qb.push_bind(account_id);
+        qb.push(" AND target_account_id IN ");
+        crate::push_id_list(&mut qb, targets);
+        qb.build_query_scalar::<i64>().fetch_all(p).await
+    })?;
+    Ok(ids.into_iter().collect())
+}

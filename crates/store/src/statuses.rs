@@ -29,13 +29,19 @@ pub struct StatusRow {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// The state of this status's quote (`accepted`, `pending` ...), if it quotes.
+    pub quote_state: Option<String>,
+    /// Accepted, undeleted quotes of this status (`quotes::recount`).
+    pub quotes_count: i64,
+    /// Who may quote this status, as stored: `public`, `followers` or `nobody`.
+    pub quote_policy: String,
 }
 
 pub(crate) const COLUMNS: &str =
     "id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
     in_reply_to_uri, reblog_of_id, quote_of_id, content, text, spoiler_text, sensitive, visibility, \
     language, context_uri, local, application_id, poll_id, replies_count, reblogs_count, favourites_count, created_at, edited_at, \
-    deleted_at";
+    deleted_at, quote_state, quotes_count, quote_policy";
 
 #[derive(Clone, Debug, Default)]
 pub struct NewStatus {
@@ -154,6 +160,42 @@ pub async fn tags_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, String)>> 
     Ok(rows)
 }
 
+/// The visible mentions (`(status_id, account_id)`, as [`mentions_of`]) and the
+/// hashtags (`(status_id, name)`, as [`tags_of`]) of the given statuses, in one query:
+/// a page of statuses needs both, and a round trip costs more than the rows.
+pub async fn mentions_and_tags(
+    db: &Db,
+    status_ids: &[i64],
+) -> Result<(Vec<(i64, i64)>, Vec<(i64, String)>)> {
+    if status_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    // Tags sort first (their `ord` is 0) by name, then mentions by id, which are
+    // the orders `tags_of` and `mentions_of` give.
+    let rows: Vec<(i64, Option<i64>, Option<String>, i64)> = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT m.status_id, m.account_id, CAST(NULL AS TEXT) AS name, m.id AS ord \
+             FROM mentions m WHERE m.silent = FALSE AND m.status_id IN ");
+        crate::push_id_list(&mut qb, status_ids);
+        qb.push(
+            " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name, CAST(0 AS BIGINT) \
+             FROM statuses_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ");
+        crate::push_id_list(&mut qb, status_ids);
+        qb.push(" ORDER BY 4, 3");
+        qb.build_query_as::<(i64, Option<i64>, Option<String>, i64)>().fetch_all(p).await
+    })?;
+    let mut mentions = Vec::new();
+    let mut tags = Vec::new();
+    for (status_id, account_id, name, _) in rows {
+        match (account_id, name) {
+            (Some(account_id), _) => mentions.push((status_id, account_id)),
+            (None, Some(name)) => tags.push((status_id, name)),
+            (None, None) => {}
+        }
+    }
+    Ok((mentions, tags))
+}
+
 /// What a viewer has done to each of the given statuses.
 #[derive(Clone, Debug, Default)]
 pub struct ViewerFlags {
@@ -163,45 +205,65 @@ pub struct ViewerFlags {
     pub pinned: std::collections::HashSet<i64>,
 }
 
+/// What `viewer` has done to each of `status_ids`, in one query: the four kinds of
+/// rows are told apart by the first column of a `UNION ALL`, each branch probing its
+/// own index, so a page costs one round trip to the database instead of four.
 pub async fn viewer_flags(db: &Db, viewer: i64, status_ids: &[i64]) -> Result<ViewerFlags> {
     let mut flags = ViewerFlags::default();
     if status_ids.is_empty() {
         return Ok(flags);
     }
-    let sets: [(&str, &mut std::collections::HashSet<i64>); 4] = [
-        (
-            "SELECT status_id FROM favourites WHERE account_id = ",
-            &mut flags.favourited,
-        ),
-        (
-            "SELECT reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ",
-            &mut flags.reblogged,
-        ),
-        (
-            "SELECT status_id FROM bookmarks WHERE account_id = ",
-            &mut flags.bookmarked,
-        ),
-        (
-            "SELECT status_id FROM status_pins WHERE account_id = ",
-            &mut flags.pinned,
-        ),
+    let branches = [
+        "SELECT CAST(0 AS BIGINT), status_id FROM favourites WHERE account_id = ",
+        " UNION ALL SELECT CAST(1 AS BIGINT), reblog_of_id FROM statuses \
+         WHERE deleted_at IS NULL AND account_id = ",
+        " UNION ALL SELECT CAST(2 AS BIGINT), status_id FROM bookmarks WHERE account_id = ",
+        " UNION ALL SELECT CAST(3 AS BIGINT), status_id FROM status_pins WHERE account_id = ",
     ];
-    for (base, set) in sets {
-        let column = if base.contains("reblog_of_id") {
-            "reblog_of_id"
-        } else {
-            "status_id"
-        };
-        let ids: Vec<i64> = with_pool!(db, p => {
-            let mut qb = sqlx::QueryBuilder::new(base);
+    let rows: Vec<(i64, i64)> = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("");
+        for branch in branches {
+            let column = if branch.contains("reblog_of_id") {
+                "reblog_of_id"
+            } else {
+                "status_id"
+            };
+            qb.push(branch);
             qb.push_bind(viewer);
             qb.push(format_args!(" AND {column} IN "));
             crate::push_id_list(&mut qb, status_ids);
-            qb.build_query_scalar::<i64>().fetch_all(p).await
-        })?;
-        set.extend(ids);
+        }
+        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
+    })?;
+    for (kind, id) in rows {
+        let set = match kind {
+            0 => &mut flags.favourited,
+            1 => &mut flags.reblogged,
+            2 => &mut flags.bookmarked,
+            _ => &mut flags.pinned,
+        };
+        set.insert(id);
     }
     Ok(flags)
+}
+
+/// Which of `status_ids` mention `account_id` (silently or not), in one query.
+pub async fn mentioning(
+    db: &Db,
+    account_id: i64,
+    status_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    if status_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<i64> = with_pool!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT status_id FROM mentions WHERE account_id = ");
+        qb.push_bind(account_id);
+        qb.push(" AND status_id IN ");
+        crate::push_id_list(&mut qb, status_ids);
+        qb.build_query_scalar::<i64>().fetch_all(p).await
+    })?;
+    Ok(ids.into_iter().collect())
 }
 
 /// True when the status mentions the account.
@@ -229,21 +291,6 @@ pub async fn set_quote(db: &Db, status_id: i64, quoted_id: i64, state: &str) -> 
         .await
         .map(|r| r.rows_affected()))?;
     crate::quotes::recount(db, quoted_id).await
-}
-
-/// `(status_id, quote_state, quotes_count)` of the given statuses: the quote columns
-/// that [`StatusRow`] does not carry.
-pub async fn quote_info(db: &Db, ids: &[i64]) -> Result<Vec<(i64, Option<String>, i64)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT id, quote_state, quotes_count FROM statuses WHERE id IN ");
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<(i64, Option<String>, i64)>().fetch_all(p).await
-    })?;
-    Ok(rows)
 }
 
 /// A page of the statuses quoting `quoted_id` with an accepted quote, not deleted,

@@ -73,3 +73,85 @@ pub async fn revoke(db: &Db, id: i64, now: i64) -> Result<()> {
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// A token with the user it acts for and that user's account, as one row of a
+/// `LEFT JOIN`: `user` and `account` are `None` when the token has no user, or when
+/// its user or account row is missing.
+#[derive(Clone, Debug)]
+pub struct TokenUser {
+    pub token: TokenRow,
+    pub user: Option<crate::users::UserRow>,
+    pub account: Option<crate::accounts::AccountRow>,
+}
+
+/// `column AS prefix_column, …` for every column of a list, so that the columns of
+/// several tables can share a row without their names colliding.
+fn aliased(columns: &str, table: &str, prefix: &str) -> String {
+    columns
+        .split(',')
+        .map(str::trim)
+        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the fields of a row struct from columns named `prefix` + field name.
+macro_rules! prefixed {
+    ($row:expr, $prefix:literal, $ty:ident { $($field:ident),* $(,)? }) => {
+        $ty { $($field: sqlx::Row::try_get($row, concat!($prefix, stringify!($field)))?,)* }
+    };
+}
+
+/// The token with the given digest, not revoked, with its user and account, in one
+/// query (every authenticated API request makes it, so it is one round trip instead
+/// of three).
+pub async fn active_by_hash_with_user(db: &Db, token_hash: &str) -> Result<Option<TokenUser>> {
+    use crate::accounts::AccountRow;
+    use crate::users::UserRow;
+    let sql = format!(
+        "SELECT t.id AS t_id, t.application_id AS t_application_id, t.user_id AS t_user_id, \
+         t.scopes AS t_scopes, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at, \
+         {}, {} \
+         FROM oauth_access_tokens t \
+         LEFT JOIN users u ON u.id = t.user_id \
+         LEFT JOIN accounts a ON a.id = u.account_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        aliased(crate::users::COLUMNS, "u", "u_"),
+        aliased(crate::accounts::COLUMNS, "a", "a_"),
+    );
+    Ok(with_pool!(db, p => {
+        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(p).await?;
+        match row {
+            None => None,
+            Some(r) => {
+                let r = &r;
+                let token = prefixed!(r, "t_", TokenRow {
+                    id, application_id, user_id, scopes, created_at, revoked_at,
+                });
+                let user_id: Option<i64> = sqlx::Row::try_get(r, "u_id")?;
+                let user = match user_id {
+                    None => None,
+                    Some(_) => Some(prefixed!(r, "u_", UserRow {
+                        id, account_id, email, password_hash, admin, moderator, locale,
+                        default_visibility, default_sensitive, default_language, disabled_at,
+                        created_at,
+                    })),
+                };
+                let account_id: Option<i64> = sqlx::Row::try_get(r, "a_id")?;
+                let account = match account_id {
+                    None => None,
+                    Some(_) => Some(prefixed!(r, "a_", AccountRow {
+                        id, username, domain, display_name, note, note_source, uri, url,
+                        actor_type, inbox_url, outbox_url, shared_inbox_url, followers_url,
+                        following_url, featured_url, featured_tags_url, avatar_url, header_url,
+                        fields, also_known_as, moved_to_account_id, locked, bot, discoverable,
+                        indexable, memorial, hide_collections, followers_count, following_count,
+                        statuses_count, last_status_at, created_at, updated_at, suspended_at,
+                        backfill_note,
+                    })),
+                };
+                Some(TokenUser { token, user, account })
+            }
+        }
+    }))
+}

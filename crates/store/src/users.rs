@@ -21,7 +21,7 @@ pub struct UserRow {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, account_id, email, password_hash, admin, moderator, locale, \
+pub(crate) const COLUMNS: &str = "id, account_id, email, password_hash, admin, moderator, locale, \
     default_visibility, default_sensitive, default_language, disabled_at, created_at";
 
 #[derive(Clone, Debug)]

@@ -79,19 +79,40 @@ pub async fn approval_for(
     policy: &str,
     viewer: Option<i64>,
 ) -> CoreResult<&'static str> {
+    let follows = match viewer {
+        Some(v) if needs_follow_check(quoted, policy, v) => {
+            fulmar_store::follows::exists(db, v, quoted.account_id).await?
+        }
+        _ => false,
+    };
+    Ok(approval_given(quoted, policy, viewer, follows))
+}
+
+/// True when [`approval_given`] depends on whether `viewer` follows the author of
+/// `quoted`, so that callers look the follow up only then.
+pub fn needs_follow_check(quoted: &StatusRow, policy: &str, viewer: i64) -> bool {
+    viewer != quoted.account_id && effective_policy(quoted, policy) == "followers"
+}
+
+/// [`approval_for`] with the follow already known: `follows` says whether `viewer`
+/// follows the author of `quoted` (only read when [`needs_follow_check`]).
+pub fn approval_given(
+    quoted: &StatusRow,
+    policy: &str,
+    viewer: Option<i64>,
+    follows: bool,
+) -> &'static str {
     let Some(viewer) = viewer else {
-        return Ok("unknown");
+        return "unknown";
     };
     if viewer == quoted.account_id {
-        return Ok("automatic");
+        return "automatic";
     }
-    Ok(match effective_policy(quoted, policy) {
+    match effective_policy(quoted, policy) {
         "public" => "automatic",
-        "followers" if fulmar_store::follows::exists(db, viewer, quoted.account_id).await? => {
-            "automatic"
-        }
+        "followers" if follows => "automatic",
         _ => "denied",
-    })
+    }
 }
 
 /// What a new local status quotes, decided before it is stored.
@@ -249,7 +270,7 @@ pub async fn set_policy(
     id: &str,
     policy: Option<&str>,
 ) -> CoreResult<StatusRow> {
-    let status = super::statuses::find_visible(db, id, Some(me.id)).await?;
+    let mut status = super::statuses::find_visible(db, id, Some(me.id)).await?;
     if status.account_id != me.id || status.reblog_of_id.is_some() {
         return Err(CoreError::NotFound);
     }
@@ -266,6 +287,8 @@ pub async fn set_policy(
             },
         )
         .await?;
+        // The row was read before the change, and the response shows the new policy.
+        status.quote_policy = policy.to_owned();
     }
     Ok(status)
 }

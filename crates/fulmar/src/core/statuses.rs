@@ -1178,6 +1178,9 @@ mod tests {
             created_at: 0,
             edited_at: None,
             deleted_at: None,
+            quote_state: None,
+            quotes_count: 0,
+            quote_policy: "public".into(),
         }
     }
 

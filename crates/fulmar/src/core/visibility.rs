@@ -3,6 +3,8 @@
 //! path that forgot a rule.
 
 use fulmar_store::statuses::StatusRow;
+use std::collections::HashSet;
+
 use fulmar_store::Db;
 
 use super::error::CoreResult;
@@ -32,4 +34,54 @@ pub async fn can_see(db: &Db, status: &StatusRow, viewer: Option<i64>) -> CoreRe
         },
         _ => Ok(false),
     }
+}
+
+/// The ids of those `statuses` that `viewer` may see: [`can_see`] for a whole page, in
+/// at most two queries (the viewer's follows of the authors of followers-only
+/// statuses, and the viewer's mentions in followers-only and direct ones) instead of
+/// up to two per status. Each query runs only when some status needs it.
+pub async fn visible_among(
+    db: &Db,
+    statuses: &[&StatusRow],
+    viewer: Option<i64>,
+) -> CoreResult<HashSet<i64>> {
+    let mut visible = HashSet::new();
+    let mut authors = Vec::new();
+    let mut restricted = Vec::new();
+    for s in statuses {
+        if s.deleted_at.is_some() {
+            continue;
+        }
+        match (s.visibility.as_str(), viewer) {
+            ("public" | "unlisted", _) => {
+                visible.insert(s.id);
+            }
+            ("private" | "direct", Some(v)) if v == s.account_id => {
+                visible.insert(s.id);
+            }
+            ("private", Some(_)) => {
+                authors.push(s.account_id);
+                restricted.push(s.id);
+            }
+            ("direct", Some(_)) => restricted.push(s.id),
+            _ => {}
+        }
+    }
+    let Some(v) = viewer else {
+        return Ok(visible);
+    };
+    authors.sort_unstable();
+    authors.dedup();
+    let followed = fulmar_store::follows::followed_among(db, v, &authors).await?;
+    let mentioned = fulmar_store::statuses::mentioning(db, v, &restricted).await?;
+    for s in statuses {
+        if !restricted.contains(&s.id) {
+            continue;
+        }
+        let by_follow = s.visibility == "private" && followed.contains(&s.account_id);
+        if by_follow || mentioned.contains(&s.id) {
+            visible.insert(s.id);
+        }
+    }
+    Ok(visible)
 }

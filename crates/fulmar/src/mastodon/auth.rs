@@ -120,19 +120,21 @@ async fn load(parts: &Parts, app: &App) -> Result<Option<AnyToken>, ApiError> {
         }
         return Ok(None);
     };
-    let token = fulmar_store::tokens::active_by_hash(&app.db, &token_digest(&secret))
+    // The token, its user and the user's account come in one query.
+    let found = fulmar_store::tokens::active_by_hash_with_user(&app.db, &token_digest(&secret))
         .await?
         .ok_or_else(invalid_token)?;
+    let token = found.token;
     let scopes = Scopes::parse(&token.scopes).map_err(|_| invalid_token())?;
     let user = match token.user_id {
         None => None,
-        Some(user_id) => {
-            let user = fulmar_store::users::by_id(&app.db, user_id)
-                .await?
+        Some(_) => {
+            let user = found
+                .user
                 .filter(|u| u.disabled_at.is_none())
                 .ok_or_else(invalid_token)?;
-            let account = fulmar_store::accounts::by_id(&app.db, user.account_id)
-                .await?
+            let account = found
+                .account
                 .filter(|a| a.suspended_at.is_none())
                 .ok_or_else(invalid_token)?;
             Some((user, account))

@@ -2,6 +2,7 @@
 //! services in `core` and render entities with `to_mastodon`. Nothing here builds or
 //! reads ActivityPub JSON.
 
+pub mod account_cache;
 pub mod auth;
 pub mod entities;
 pub mod pagination;

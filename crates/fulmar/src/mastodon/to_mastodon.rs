@@ -174,11 +174,17 @@ pub async fn statuses(
         .collect();
     let mut quoted: HashMap<i64, StatusRow> = HashMap::new();
     let mut hidden: HashSet<i64> = HashSet::new();
-    for q in fulmar_store::statuses::by_ids(db, &quote_ids).await? {
-        if q.deleted_at.is_some() {
-            continue;
-        }
-        if crate::core::visibility::can_see(db, &q, viewer).await? {
+    let quoted_rows: Vec<StatusRow> = fulmar_store::statuses::by_ids(db, &quote_ids)
+        .await?
+        .into_iter()
+        .filter(|q| q.deleted_at.is_none())
+        .collect();
+    let seen = {
+        let refs: Vec<&StatusRow> = quoted_rows.iter().collect();
+        crate::core::visibility::visible_among(db, &refs, viewer).await?
+    };
+    for q in quoted_rows {
+        if seen.contains(&q.id) {
             quoted.insert(q.id, q);
         } else {
             hidden.insert(q.id);
@@ -190,44 +196,49 @@ pub async fn statuses(
         .chain(quoted.values())
         .collect();
     let status_ids: Vec<i64> = all.iter().map(|s| s.id).collect();
-    let quote_info: HashMap<i64, (Option<String>, i64)> =
-        fulmar_store::statuses::quote_info(db, &status_ids)
-            .await?
-            .into_iter()
-            .map(|(id, state, count)| (id, (state, count)))
-            .collect();
     // Who may quote each status, and how the viewer may (Mastodon 4.5's
     // `quote_approval`): `automatic` lists the audiences approved automatically,
-    // `manual` is always empty (there is no manual approval).
+    // `manual` is always empty (there is no manual approval). Whether the viewer
+    // follows an author matters only under a `followers` policy; those follows are
+    // looked up for the whole page at once, and only when there are any.
+    let followed = match viewer {
+        Some(v) => {
+            let mut authors: Vec<i64> = all
+                .iter()
+                .filter(|row| crate::core::quotes::needs_follow_check(row, &row.quote_policy, v))
+                .map(|row| row.account_id)
+                .collect();
+            authors.sort_unstable();
+            authors.dedup();
+            fulmar_store::follows::followed_among(db, v, &authors).await?
+        }
+        None => HashSet::new(),
+    };
     let mut approvals: HashMap<i64, Value> = HashMap::new();
-    for facts in fulmar_store::quotes::facts_of(db, &status_ids).await? {
-        let Some(row) = all.iter().find(|s| s.id == facts.id) else {
-            continue;
-        };
-        let policy = crate::core::quotes::effective_policy(row, &facts.quote_policy);
+    for row in &all {
+        let policy = crate::core::quotes::effective_policy(row, &row.quote_policy);
         let automatic: Vec<&str> = match policy {
             "public" => vec!["public"],
             "followers" => vec!["followers"],
             _ => vec![],
         };
-        let current =
-            crate::core::quotes::approval_for(db, row, &facts.quote_policy, viewer).await?;
+        let current = crate::core::quotes::approval_given(
+            row,
+            &row.quote_policy,
+            viewer,
+            followed.contains(&row.account_id),
+        );
         approvals.insert(
             row.id,
             json!({"automatic": automatic, "manual": [], "current_user": current}),
         );
     }
-    let mentions = fulmar_store::statuses::mentions_of(db, &status_ids).await?;
-    let tags = fulmar_store::statuses::tags_of(db, &status_ids).await?;
+    let (mentions, tags) = fulmar_store::statuses::mentions_and_tags(db, &status_ids).await?;
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
     account_ids.extend(mentions.iter().map(|(_, a)| *a));
     account_ids.sort_unstable();
     account_ids.dedup();
-    let accounts: HashMap<i64, AccountRow> = fulmar_store::accounts::by_ids(db, &account_ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let accounts = app.accounts.get(db, &app.urls, &account_ids).await?;
     let flags = match viewer {
         Some(v) => Some(fulmar_store::statuses::viewer_flags(db, v, &status_ids).await?),
         None => None,
@@ -235,12 +246,11 @@ pub async fn statuses(
     let mut mentions_by: HashMap<i64, Vec<Mention>> = HashMap::new();
     for (status_id, account_id) in mentions {
         if let Some(a) = accounts.get(&account_id) {
-            let entity = account(&app.urls, a);
             mentions_by.entry(status_id).or_default().push(Mention {
-                id: entity.id,
-                username: entity.username,
-                url: entity.url,
-                acct: entity.acct,
+                id: a.id.clone(),
+                username: a.username.clone(),
+                url: a.url.clone(),
+                acct: a.acct.clone(),
             });
         }
     }
@@ -264,7 +274,6 @@ pub async fn statuses(
         .collect();
     // Media of the whole page (originals of reblogs included) in one query, in
     // position order.
-    let status_ids: Vec<i64> = all.iter().map(|s| s.id).collect();
     let mut media_by: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
     for m in fulmar_store::remote::media_by_status_ids(db, &status_ids).await? {
         if let Some(status_id) = m.status_id {
@@ -308,7 +317,7 @@ pub async fn statuses(
             uri,
             url,
             created_at: rfc3339_ms(row.created_at),
-            account: account(&app.urls, author),
+            account: Account::clone(author),
             content: row.content.clone(),
             visibility: row.visibility.clone(),
             sensitive: row.sensitive,
@@ -324,7 +333,7 @@ pub async fn statuses(
             reblogs_count: row.reblogs_count,
             favourites_count: row.favourites_count,
             replies_count: row.replies_count,
-            quotes_count: quote_info.get(&row.id).map_or(0, |(_, n)| *n),
+            quotes_count: row.quotes_count,
             in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
             in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
             reblog: None,
@@ -345,9 +354,8 @@ pub async fn statuses(
     };
 
     let quote_state = |row: &StatusRow| -> String {
-        quote_info
-            .get(&row.id)
-            .and_then(|(state, _)| state.clone())
+        row.quote_state
+            .clone()
             .unwrap_or_else(|| crate::core::quotes::PENDING.to_owned())
     };
     // A quoted status shows its own quote shallowly (the id only), as Mastodon does,
@@ -536,12 +544,15 @@ pub async fn notifications(
         .map(|a| (a.id, a))
         .collect();
     let status_ids: Vec<i64> = rows.iter().filter_map(|n| n.status_id).collect();
-    let mut visible = Vec::new();
-    for s in fulmar_store::statuses::by_ids(db, &status_ids).await? {
-        if crate::core::visibility::can_see(db, &s, Some(viewer)).await? {
-            visible.push(s);
-        }
-    }
+    let loaded = fulmar_store::statuses::by_ids(db, &status_ids).await?;
+    let seen = {
+        let refs: Vec<&StatusRow> = loaded.iter().collect();
+        crate::core::visibility::visible_among(db, &refs, Some(viewer)).await?
+    };
+    let visible: Vec<StatusRow> = loaded
+        .into_iter()
+        .filter(|s| seen.contains(&s.id))
+        .collect();
     let statuses: HashMap<String, Status> = statuses(app, &visible, Some(viewer))
         .await?
         .into_iter()
