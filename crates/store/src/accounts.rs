@@ -285,7 +285,7 @@ pub async fn search_local(
 }
 
 /// `(id, version)` of the given accounts: the version grows with every change to an
-/// account's row (a trigger bumps it, migration 0010), so a copy of the row or of
+/// account's row (a trigger bumps it, migration 0011), so a copy of the row or of
 /// what was rendered from it is current exactly when its version matches.
 pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     if ids.is_empty() {

@@ -5,7 +5,7 @@
 //! columns each) costs more than everything else on the page. Accounts change far
 //! less often than they are shown, so the rendered entity is kept here with the
 //! account's `version`, a column that a database trigger increases on every change to
-//! the row (migration 0010). A page reads only `(id, version)` of its accounts and
+//! the row (migration 0011). A page reads only `(id, version)` of its accounts and
 //! loads and renders the rows whose version differs from the one kept. Since the
 //! version lives in the database, a change made anywhere (another request, the
 //! worker, `fulmar admin` in another process, another node) is seen at once: the
