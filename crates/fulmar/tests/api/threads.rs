@@ -268,6 +268,19 @@ async fn thread_jobs(app: &TestApp) -> usize {
         .len()
 }
 
+/// Asserts that no thread job is left. A finished job's row is deleted by the
+/// worker's next group completion, a moment after its results are visible, so this
+/// waits for that (up to 10 s) rather than reading once.
+async fn assert_thread_jobs_done(app: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut left = thread_jobs(app).await;
+    while left > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        left = thread_jobs(app).await;
+    }
+    assert_eq!(left, 0, "thread jobs left after 10 s");
+}
+
 thread_test!(
     opening_a_reply_fills_in_its_thread_from_replies_collections,
     |backend: Backend| async move {
@@ -393,7 +406,7 @@ thread_test!(
         assert!(body["async_refresh"]["result_count"].as_i64().unwrap() >= 2);
         let (header, _, _) = context(&app, &token, &id).await;
         assert_eq!(header, None);
-        assert_eq!(thread_jobs(&app).await, 0);
+        assert_thread_jobs_done(&app).await;
         assert_eq!(queued(&app).await, before, "the cooldown holds");
         let (status, _) = app
             .api_get("/api/v1_alpha/async_refreshes/nonsense", &token)
@@ -514,7 +527,7 @@ thread_test!(
             "{} replies stored",
             descendants.len()
         );
-        assert_eq!(thread_jobs(&app).await, 0);
+        assert_thread_jobs_done(&app).await;
         app.stop().await;
     }
 );
@@ -648,7 +661,7 @@ thread_test!(
             started.elapsed() < Duration::from_secs(10),
             "the time limit stopped the fetch"
         );
-        assert_eq!(thread_jobs(&app).await, 0);
+        assert_thread_jobs_done(&app).await;
         app.stop().await;
     }
 );
@@ -749,7 +762,7 @@ thread_test!(
                 deepest_uri.as_str()
             ]
         );
-        assert_eq!(thread_jobs(&a).await, 0);
+        assert_thread_jobs_done(&a).await;
         // Nobody on A was told about what was fetched.
         let (status, notes) = a.api_get("/api/v1/notifications", &alice).await;
         assert_eq!(status, 200);
@@ -826,7 +839,7 @@ thread_test!(
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
         let (_, after_a, after_d) = context(&app, &token, &id.to_string()).await;
         assert_eq!((after_a, after_d), (ancestors, descendants));
-        assert_eq!(thread_jobs(&app).await, 0);
+        assert_thread_jobs_done(&app).await;
         app.stop().await;
     }
 );
@@ -893,7 +906,7 @@ thread_test!(
         assert!(started.elapsed() < Duration::from_secs(10));
         let (_, _, descendants) = context(&app, &token, &id).await;
         assert!(descendants.is_empty(), "{descendants:?}");
-        assert_eq!(thread_jobs(&app).await, 0);
+        assert_thread_jobs_done(&app).await;
         app.stop().await;
     }
 );
