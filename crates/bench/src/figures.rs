@@ -90,6 +90,8 @@ impl Bench {
     pub async fn ready(&self) -> Result<Vec<Figure>> {
         let mut ready_ms = Vec::new();
         let mut idle_mb = Vec::new();
+        let mut anon_mb = Vec::new();
+        let mut file_mb = Vec::new();
         let mut exec_ms = Vec::new();
         for _ in 0..self.sizes.starts {
             // The floor: starting the same binary for a command that does nothing.
@@ -107,17 +109,37 @@ impl Bench {
             let server = Server::start(self.bin(), &place, &self.client).await?;
             ready_ms.push(server.ready_after.as_secs_f64() * 1000.0);
             tokio::time::sleep(self.sizes.idle_wait).await;
-            idle_mb.push(server.memory()?.rss as f64 / MB);
+            let memory = server.memory()?;
+            idle_mb.push(memory.rss as f64 / MB);
+            anon_mb.push(memory.anon as f64 / MB);
+            file_mb.push(memory.file as f64 / MB);
             server.stop().await?;
             place.remove().await?;
         }
-        eprintln!("  start to ready {ready_ms:.1?} ms, idle RSS {idle_mb:.1?} MB");
+        eprintln!(
+            "  start to ready {ready_ms:.1?} ms, idle RSS {idle_mb:.1?} MB \
+             (anonymous {anon_mb:.1?}, file-backed {file_mb:.1?})"
+        );
         Ok(vec![
             Figure::new("ready_ms", "start to ready, fresh database", "ms", ready_ms)
                 .limit("`fulmar --version` start to exit", median(&exec_ms))
                 .target(Target::AtMost(200.0)),
             Figure::new("rss_idle_mb", "RSS idle after start", "MB", idle_mb)
                 .target(Target::AtMost(10.0)),
+            // The two parts of that figure: what the process allocated, and the pages
+            // of its binary and libraries the kernel mapped in while it started.
+            Figure::new(
+                "rss_idle_anon_mb",
+                "RSS idle: anonymous (heap, stacks)",
+                "MB",
+                anon_mb,
+            ),
+            Figure::new(
+                "rss_idle_file_mb",
+                "RSS idle: file-backed (code, libraries)",
+                "MB",
+                file_mb,
+            ),
         ])
     }
 

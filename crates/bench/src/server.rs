@@ -219,6 +219,8 @@ impl Server {
         Ok(Memory {
             rss: field("VmRSS:")?,
             peak: field("VmHWM:")?,
+            anon: field("RssAnon:")?,
+            file: field("RssFile:")?,
         })
     }
 
@@ -250,4 +252,10 @@ impl Server {
 pub struct Memory {
     pub rss: u64,
     pub peak: u64,
+    /// The anonymous part of `rss`: heap, stacks, caches (`RssAnon`).
+    pub anon: u64,
+    /// The file-backed part of `rss`: the pages of the binary and the shared
+    /// libraries that are mapped in (`RssFile`), shared with every other process
+    /// running the same files and dropped first under memory pressure.
+    pub file: u64,
 }
