@@ -225,6 +225,7 @@ impl Bench {
             .collect();
         seed::insert_follows(&db, &follows, 55).await?;
         let feed = seed::fill_home_feed(&db, reader).await?;
+        seed::analyze(&db).await?;
         let seed_secs = t.elapsed().as_secs_f64();
         eprintln!(
             "  seeded {} accounts, {} statuses, {} follows, {feed} home-feed rows in {seed_secs:.1} s",

@@ -304,6 +304,19 @@ pub async fn fill_home_feed(db: &Db, reader: i64) -> Result<u64> {
     Ok(rows)
 }
 
+/// Gathers the planner's statistics after a bulk load, on PostgreSQL. A live server's
+/// tables grow gradually and autovacuum analyzes them as they do (within a minute of a
+/// big change), so its planner knows that the feed is small and the statuses table is
+/// big; right after a bulk load it knows nothing yet and may plan a scan of the whole
+/// statuses table for every page. SQLite's planner works without statistics, and
+/// Fulmar never gathers them there, so neither does the seeding.
+pub async fn analyze(db: &Db) -> Result<()> {
+    if let Db::Postgres(p) = db {
+        sqlx::query("ANALYZE").execute(p).await?;
+    }
+    Ok(())
+}
+
 /// The id of a local account.
 pub async fn local_account_id(db: &Db, username: &str) -> Result<i64> {
     let account = fulmar_store::accounts::local_by_username(db, username)
