@@ -85,6 +85,17 @@ impl Bench {
         Place::fresh(self.opts.postgres.as_deref(), label).await
     }
 
+    /// A fresh place whose database is migrated and open for seeding, with the local
+    /// user `bench`: the place, the database, her token and her account's id.
+    async fn seedable(&self, label: &str) -> Result<(Place, Db, String, i64)> {
+        let place = self.place(label).await?;
+        let db = Db::connect(&place.database_url).await?;
+        db.migrate().await?;
+        let token = server::create_user(self.bin(), &place, "bench")?;
+        let account = seed::local_account_id(&db, "bench").await?;
+        Ok((place, db, token, account))
+    }
+
     /// Start to ready (spawn to the first 200 from /health, on a fresh database, so
     /// with every migration applied and the instance key made) and idle memory.
     pub async fn ready(&self) -> Result<Vec<Figure>> {
@@ -204,14 +215,10 @@ impl Bench {
     }
 
     /// Home timeline pages per second and latency on a big seeded database, beside
-    /// the same server's /health with the same client.
+    /// the same page served from memory with the same client (and Fulmar's /health).
     pub async fn timeline(&self) -> Result<Vec<Figure>> {
         let s = &self.sizes;
-        let place = self.place("timeline").await?;
-        let db = Db::connect(&place.database_url).await?;
-        db.migrate().await?;
-        let token = server::create_user(self.bin(), &place, "bench")?;
-        let reader = seed::local_account_id(&db, "bench").await?;
+        let (place, db, token, reader) = self.seedable("timeline").await?;
 
         let t = Instant::now();
         let authors = seed::remote_accounts("tl", 0..s.accounts, 100, 60, |_, uri| {
@@ -359,11 +366,7 @@ impl Bench {
     /// stored and in the local follower's home feed.
     pub async fn inbound(&self) -> Result<Vec<Figure>> {
         let s = &self.sizes;
-        let place = self.place("inbound").await?;
-        let db = Db::connect(&place.database_url).await?;
-        db.migrate().await?;
-        server::create_user(self.bin(), &place, "bench")?;
-        let reader = seed::local_account_id(&db, "bench").await?;
+        let (place, db, _, reader) = self.seedable("inbound").await?;
 
         let nkeys = s.inbound_keys;
         let keys = tokio::task::spawn_blocking(move || {
@@ -510,11 +513,7 @@ impl Bench {
     /// POST until every server has received it, signed.
     pub async fn fanout(&self) -> Result<Vec<Figure>> {
         let s = &self.sizes;
-        let place = self.place("fanout").await?;
-        let db = Db::connect(&place.database_url).await?;
-        db.migrate().await?;
-        let token = server::create_user(self.bin(), &place, "bench")?;
-        let author = seed::local_account_id(&db, "bench").await?;
+        let (place, db, token, author) = self.seedable("fanout").await?;
         let sinks = sinks::start(s.fanout_servers).await?;
         let ports = sinks.ports.clone();
         let followers =

@@ -75,9 +75,36 @@ where
     Ok(())
 }
 
-/// Rows per multi-row INSERT of [`enqueue_batch`]: 7 parameters each stays far
-/// below SQLite's limit of 32,766 bound parameters (and PostgreSQL's 65,535).
-const BATCH_ROWS: usize = 500;
+/// Rows per multi-row statement: far below both databases' limits on bound
+/// parameters (32,766 for SQLite, 65,535 for PostgreSQL) at eight per row.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// One multi-row INSERT of `jobs` (at most [`ROWS_PER_STATEMENT`] of them), for
+/// [`enqueue_batch`] and [`complete_with`].
+fn insert_many<'a, DB>(jobs: &'a [NewJob]) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = sqlx::QueryBuilder::new(
+        "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, max_attempts, \
+         run_at, created_at) ",
+    );
+    qb.push_values(jobs, |mut row, job| {
+        row.push_bind(job.id)
+            .push_bind(job.queue.as_str())
+            .push_bind(job.concurrency_key.as_deref())
+            .push_bind(job.payload.as_str())
+            .push_bind(0i32)
+            .push_bind(job.max_attempts)
+            .push_bind(job.run_at)
+            .push_bind(job.created_at);
+    });
+    qb
+}
 
 /// Adds many jobs in one transaction: all of them or none. Inserted with multi-row
 /// statements, so that a burst (the inbox's group commit) costs a few statements
@@ -88,22 +115,8 @@ pub async fn enqueue_batch(db: &Db, jobs: &[NewJob]) -> Result<()> {
     }
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
-        for chunk in jobs.chunks(BATCH_ROWS) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, \
-                 max_attempts, run_at, created_at) ",
-            );
-            q.push_values(chunk, |mut row, job| {
-                row.push_bind(job.id)
-                    .push_bind(job.queue.clone())
-                    .push_bind(job.concurrency_key.clone())
-                    .push_bind(job.payload.clone())
-                    .push_bind(0i32)
-                    .push_bind(job.max_attempts)
-                    .push_bind(job.run_at)
-                    .push_bind(job.created_at);
-            });
-            q.build().execute(&mut *tx).await?;
+        for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+            insert_many(chunk).build().execute(&mut *tx).await?;
         }
         tx.commit().await
     })?;
@@ -149,7 +162,7 @@ pub async fn complete(db: &Db, id: i64) -> Result<()> {
 /// Finished jobs leave the queue, many in one statement (the worker's group
 /// completion). Ids not present (already deleted) are skipped.
 pub async fn complete_many(db: &Db, ids: &[i64]) -> Result<()> {
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         with_pool!(db, p => {
             let mut q = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE id IN ");
             crate::push_id_list(&mut q, chunk);
@@ -271,21 +284,6 @@ pub async fn host_health(db: &Db, domain: &str) -> Result<Option<HostHealth>> {
         .await)?)
 }
 
-/// A host answered: its failures are forgotten and it is reachable again.
-pub async fn host_succeeded(db: &Db, domain: &str, now: i64) -> Result<()> {
-    with_pool!(db, p => sqlx::query(
-        "INSERT INTO instances (domain, first_seen_at, last_success_at, failure_count) \
-         VALUES ($1, $2, $2, 0) \
-         ON CONFLICT (domain) DO UPDATE SET last_success_at = $2, failure_count = 0, \
-         unreachable_since = NULL, failing_since = NULL")
-        .bind(domain)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
-    Ok(())
-}
-
 /// A host failed to answer (network error or 5xx). Once it has failed continuously for
 /// `unreachable_after_ms` it is marked unreachable. Returns the health afterwards.
 pub async fn host_failed(
@@ -390,21 +388,7 @@ pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
         for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, \
-                 max_attempts, run_at, created_at) ",
-            );
-            qb.push_values(chunk, |mut row, job| {
-                row.push_bind(job.id)
-                    .push_bind(&job.queue)
-                    .push_bind(&job.concurrency_key)
-                    .push_bind(&job.payload)
-                    .push_bind(0i32)
-                    .push_bind(job.max_attempts)
-                    .push_bind(job.run_at)
-                    .push_bind(job.created_at);
-            });
-            qb.build().execute(&mut *tx).await?;
+            insert_many(chunk).build().execute(&mut *tx).await?;
         }
         sqlx::query("DELETE FROM jobs WHERE id = $1").bind(done).execute(&mut *tx).await?;
         tx.commit().await
@@ -412,13 +396,9 @@ pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
     Ok(())
 }
 
-/// Rows per multi-row statement: far below both databases' limits on bound
-/// parameters (32,766 for SQLite, 65,535 for PostgreSQL) at eight per row.
-const ROWS_PER_STATEMENT: usize = 500;
-
 /// Records the outcome of many finished deliveries in one transaction: the jobs in
-/// `done` leave the queue, and each host in `answered` is marked as answering (as
-/// [`host_succeeded`] does one at a time) at `now`. `answered` must not repeat a host.
+/// `done` leave the queue, and each host in `answered` is marked as answering at `now`
+/// (its failures forgotten, reachable again). `answered` must not repeat a host.
 ///
 /// The delivery worker calls this for every delivery that finished while the
 /// previous call was running (group commit), so that a fan-out to a thousand servers

@@ -27,18 +27,6 @@ pub async fn facts(db: &Db, status_id: i64) -> Result<Option<QuoteFacts>> {
         .await)?)
 }
 
-/// The facts of several statuses at once, in no particular order.
-pub async fn facts_of(db: &Db, ids: &[i64]) -> Result<Vec<QuoteFacts>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {FACTS} FROM statuses WHERE id IN "));
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<QuoteFacts>().fetch_all(p).await
-    })?)
-}
-
 /// Sets who may quote a status.
 pub async fn set_policy(db: &Db, status_id: i64, policy: &str) -> Result<()> {
     with_pool!(db, p => sqlx::query("UPDATE statuses SET quote_policy = $2 WHERE id = $1")

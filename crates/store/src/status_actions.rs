@@ -100,17 +100,12 @@ pub struct QuoteColumns<'a> {
     pub quote: Option<(i64, &'a str, Option<&'a str>)>,
 }
 
-/// [`publish`] of a local status with its quote columns, in the same transaction, so
-/// that the outbox worker (which may build the `Note` as soon as the status exists)
-/// never sees it without its quote or its quote policy.
-pub async fn publish_quoting(db: &Db, p: &Publish<'_>, q: &QuoteColumns<'_>) -> Result<()> {
-    publish_all(db, p, &[], None, Some(q), None).await
-}
-
-/// [`publish_quoting`] of a new local post together with the job that announces it
+/// [`publish`] of a new local post with its quote columns, the job that announces it
 /// (`outbox`) and its home-feed rows (`timelines::fan_out`), in one transaction: a
-/// post is one commit instead of three, and neither the job nor the feed rows can
-/// exist without the status (or the status without them).
+/// post is one commit, the outbox worker (which may build the `Note` as soon as the
+/// status exists) never sees it without its quote or its quote policy, and neither
+/// the job nor the feed rows can exist without the status (or the status without
+/// them).
 pub async fn publish_local(
     db: &Db,
     p: &Publish<'_>,

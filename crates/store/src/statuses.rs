@@ -144,24 +144,8 @@ pub async fn mentions_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, i64)>>
     Ok(rows)
 }
 
-/// `(status_id, tag name)` of every hashtag in the given statuses.
-pub async fn tags_of(db: &Db, status_ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if status_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT st.status_id, t.name FROM statuses_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
-        );
-        crate::push_id_list(&mut qb, status_ids);
-        qb.push(" ORDER BY t.name");
-        qb.build_query_as::<(i64, String)>().fetch_all(p).await
-    })?;
-    Ok(rows)
-}
-
 /// The visible mentions (`(status_id, account_id)`, as [`mentions_of`]) and the
-/// hashtags (`(status_id, name)`, as [`tags_of`]) of the given statuses, in one query:
+/// hashtags (`(status_id, name)`, sorted by name) of the given statuses, in one query:
 /// a page of statuses needs both, and a round trip costs more than the rows.
 pub async fn mentions_and_tags(
     db: &Db,
@@ -170,8 +154,8 @@ pub async fn mentions_and_tags(
     if status_ids.is_empty() {
         return Ok(Default::default());
     }
-    // Tags sort first (their `ord` is 0) by name, then mentions by id, which are
-    // the orders `tags_of` and `mentions_of` give.
+    // Tags sort first (their `ord` is 0) by name, then mentions by id, the order
+    // `mentions_of` gives.
     let rows: Vec<(i64, Option<i64>, Option<String>, i64)> = with_pool!(db, p => {
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT m.status_id, m.account_id, CAST(NULL AS TEXT) AS name, m.id AS ord \
@@ -264,18 +248,6 @@ pub async fn mentioning(
         qb.build_query_scalar::<i64>().fetch_all(p).await
     })?;
     Ok(ids.into_iter().collect())
-}
-
-/// True when the status mentions the account.
-pub async fn mentions_account(db: &Db, status_id: i64, account_id: i64) -> Result<bool> {
-    let n: i64 = with_pool!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM mentions WHERE status_id = $1 AND account_id = $2",
-    )
-    .bind(status_id)
-    .bind(account_id)
-    .fetch_one(p)
-    .await)?;
-    Ok(n > 0)
 }
 
 /// Records that `status_id` quotes `quoted_id`, with the quote's state (FEP-044f /

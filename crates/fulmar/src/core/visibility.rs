@@ -2,9 +2,9 @@
 //! fetches, web pages, search) asks here, so that private posts cannot leak through a
 //! path that forgot a rule.
 
-use fulmar_store::statuses::StatusRow;
 use std::collections::HashSet;
 
+use fulmar_store::statuses::StatusRow;
 use fulmar_store::Db;
 
 use super::error::CoreResult;
@@ -14,26 +14,10 @@ use super::error::CoreResult;
 /// and their followers; direct ones to the author and the accounts they mention.
 /// Deleted statuses are visible to no one.
 pub async fn can_see(db: &Db, status: &StatusRow, viewer: Option<i64>) -> CoreResult<bool> {
-    if status.deleted_at.is_some() {
-        return Ok(false);
-    }
-    match status.visibility.as_str() {
-        "public" | "unlisted" => Ok(true),
-        "private" => match viewer {
-            None => Ok(false),
-            Some(v) if v == status.account_id => Ok(true),
-            Some(v) => Ok(
-                fulmar_store::follows::exists(db, v, status.account_id).await?
-                    || fulmar_store::statuses::mentions_account(db, status.id, v).await?,
-            ),
-        },
-        "direct" => match viewer {
-            None => Ok(false),
-            Some(v) if v == status.account_id => Ok(true),
-            Some(v) => Ok(fulmar_store::statuses::mentions_account(db, status.id, v).await?),
-        },
-        _ => Ok(false),
-    }
+    // The rules live once, in `visible_among`; one status is a page of one.
+    Ok(visible_among(db, &[status], viewer)
+        .await?
+        .contains(&status.id))
 }
 
 /// The ids of those `statuses` that `viewer` may see: [`can_see`] for a whole page, in
