@@ -1,5 +1,6 @@
 //! Accounts, local and remote.
 
+use crate::read::Select;
 use crate::WritePool as _;
 use crate::{with_pool, Db, Result};
 
@@ -49,6 +50,44 @@ impl AccountRow {
         self.domain.is_none()
     }
 }
+
+crate::lite_row!(AccountRow {
+    id,
+    username,
+    domain,
+    display_name,
+    note,
+    note_source,
+    uri,
+    url,
+    actor_type,
+    inbox_url,
+    outbox_url,
+    shared_inbox_url,
+    followers_url,
+    following_url,
+    featured_url,
+    featured_tags_url,
+    avatar_url,
+    header_url,
+    fields,
+    also_known_as,
+    moved_to_account_id,
+    locked,
+    bot,
+    discoverable,
+    indexable,
+    memorial,
+    hide_collections,
+    followers_count,
+    following_count,
+    statuses_count,
+    last_status_at,
+    created_at,
+    updated_at,
+    suspended_at,
+    backfill_note
+});
 
 pub(crate) const COLUMNS: &str =
     "id, username, domain, display_name, note, note_source, uri, url, \
@@ -153,12 +192,9 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM accounts WHERE id IN "));
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<AccountRow>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q = Select::new(format!("SELECT {COLUMNS} FROM accounts WHERE id IN "));
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }
 
 /// A local account's profile and its user's posting defaults, as
@@ -291,10 +327,7 @@ pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new("SELECT id, version FROM accounts WHERE id IN ");
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q = Select::new("SELECT id, version FROM accounts WHERE id IN ");
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }

@@ -58,13 +58,11 @@ pub async fn followed_among(
     if targets.is_empty() {
         return Ok(Default::default());
     }
-    let ids: Vec<i64> = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT target_account_id FROM follows WHERE account_id = ");
-        qb.push_bind(account_id);
-        qb.push(" AND target_account_id IN ");
-        crate::push_id_list(&mut qb, targets);
-        qb.build_query_scalar::<i64>().fetch_all(p).await
-    })?;
-    Ok(ids.into_iter().collect())
+    let mut q =
+        crate::read::Select::new("SELECT target_account_id FROM follows WHERE account_id = ");
+    q.push_bind(account_id);
+    q.push(" AND target_account_id IN ");
+    crate::push_id_list(&mut q, targets);
+    let ids: Vec<(i64,)> = q.fetch_all(db).await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
 }

@@ -30,6 +30,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod page;
 pub mod quotes;
+pub mod read;
 pub mod relationships;
 pub mod remote;
 pub mod search;
@@ -45,10 +46,11 @@ pub use page::{push_id_list, PageParams};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// A connection pool to whichever database the operator configured.
+/// A connection pool to whichever database the operator configured. SQLite has a
+/// second set of connections for the hot read path ([`read`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, read::Readers),
     Postgres(PgPool),
 }
 
@@ -59,7 +61,7 @@ pub enum Db {
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Sqlite($pool, _) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
     };
@@ -77,6 +79,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// An error of the SQLite read path ([`read`]).
+    #[error(transparent)]
+    Read(#[from] rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -208,7 +213,7 @@ impl Db {
                     .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, read::Readers::new(path)))
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)
@@ -231,7 +236,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -240,7 +245,7 @@ impl Db {
     /// processes: both drivers take a lock while migrating.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await?,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -248,6 +253,9 @@ impl Db {
 
     /// Closes every connection; for SQLite this checkpoints the WAL.
     pub async fn close(&self) {
+        if let Db::Sqlite(_, readers) = self {
+            readers.close();
+        }
         with_pool!(self, p => p.close().await)
     }
 

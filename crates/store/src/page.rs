@@ -1,6 +1,6 @@
 //! Mastodon-style id pagination, shared by every list query.
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use crate::read::SqlBuilder;
 
 /// A page request: `max_id` is an exclusive upper bound, `since_id` an exclusive lower
 /// bound that still returns the newest rows, and `min_id` an exclusive lower bound that
@@ -24,23 +24,20 @@ impl PageParams {
 
     /// Appends ` AND col < … AND col > … ORDER BY col … LIMIT …` to a query whose
     /// WHERE clause is already open.
-    pub fn push_sql<'a, DB>(&self, qb: &mut QueryBuilder<'a, DB>, column: &str)
-    where
-        DB: Database,
-        i64: Encode<'a, DB> + Type<DB> + 'a,
-    {
+    pub fn push_sql(&self, qb: &mut impl SqlBuilder, column: &str) {
         if let Some(max) = self.max_id {
-            qb.push(format_args!(" AND {column} < ")).push_bind(max);
+            qb.push(format_args!(" AND {column} < ")).push_bind_int(max);
         }
         if let Some(since) = self.since_id {
-            qb.push(format_args!(" AND {column} > ")).push_bind(since);
+            qb.push(format_args!(" AND {column} > "))
+                .push_bind_int(since);
         }
         if let Some(min) = self.min_id {
-            qb.push(format_args!(" AND {column} > ")).push_bind(min);
+            qb.push(format_args!(" AND {column} > ")).push_bind_int(min);
         }
         let order = if self.ascending() { "ASC" } else { "DESC" };
         qb.push(format_args!(" ORDER BY {column} {order} LIMIT "))
-            .push_bind(self.limit);
+            .push_bind_int(self.limit);
     }
 
     /// True when the query runs oldest first and its rows must be reversed.
@@ -59,19 +56,17 @@ impl PageParams {
 
 /// Appends `(id1, id2, …)` as bound parameters; an empty list becomes `(NULL)`, which
 /// matches nothing, so that callers need no special case.
-pub fn push_id_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, ids: &[i64])
-where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB> + 'a,
-{
+pub fn push_id_list(qb: &mut impl SqlBuilder, ids: &[i64]) {
     if ids.is_empty() {
         qb.push("(NULL)");
         return;
     }
     qb.push("(");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        qb.push_bind_int(*id);
     }
-    sep.push_unseparated(")");
+    qb.push(")");
 }

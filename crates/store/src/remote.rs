@@ -1,5 +1,6 @@
 //! Accounts, keys and statuses fetched from other servers.
 
+use crate::read::Select;
 use crate::statuses::StatusRow;
 use crate::{with_pool, Db, Result};
 
@@ -221,6 +222,18 @@ pub struct PollRow {
     pub expires_at: Option<i64>,
 }
 
+crate::lite_row!(PollRow {
+    id,
+    status_id,
+    multiple,
+    hide_totals,
+    options,
+    cached_tallies,
+    votes_count,
+    voters_count,
+    expires_at
+});
+
 /// Inserts a new poll for a status and links the status to it, inside a transaction
 /// `$tx` (shared by [`upsert_poll`] and `status_actions::publish_with`, so that both
 /// run the same SQL).
@@ -291,14 +304,12 @@ pub async fn polls_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<PollRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT id, status_id, multiple, hide_totals, options, cached_tallies, votes_count, \
-             voters_count, expires_at FROM polls WHERE id IN ");
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<PollRow>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q = Select::new(
+        "SELECT id, status_id, multiple, hide_totals, options, cached_tallies, votes_count, \
+         voters_count, expires_at FROM polls WHERE id IN ",
+    );
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }
 
 /// A media attachment of a remote status, kept as a link to the file on its server
@@ -329,6 +340,18 @@ pub struct MediaRow {
     pub meta: String,
     pub position: i64,
 }
+
+crate::lite_row!(MediaRow {
+    id,
+    status_id,
+    media_type,
+    content_type,
+    remote_url,
+    description,
+    blurhash,
+    meta,
+    position
+});
 
 /// Inserts the media of a status (positions in the order given), inside a transaction
 /// `$tx`; shared by [`replace_media`] and `status_actions::publish_with`.
@@ -384,15 +407,13 @@ pub async fn media_by_status_ids(db: &Db, status_ids: &[i64]) -> Result<Vec<Medi
     if status_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT id, status_id, media_type, content_type, remote_url, description, blurhash, \
-             meta, CAST(position AS BIGINT) AS position FROM media_attachments WHERE status_id IN ");
-        crate::push_id_list(&mut qb, status_ids);
-        qb.push(" ORDER BY status_id, position, id");
-        qb.build_query_as::<MediaRow>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q = Select::new(
+        "SELECT id, status_id, media_type, content_type, remote_url, description, blurhash, \
+         meta, CAST(position AS BIGINT) AS position FROM media_attachments WHERE status_id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    q.push(" ORDER BY status_id, position, id");
+    q.fetch_all(db).await
 }
 
 /// Records accounts a remote status is addressed to without mentioning them (Mastodon's

@@ -871,12 +871,10 @@ pub async fn applications(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, Opti
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new("SELECT id, name, website FROM oauth_applications WHERE id IN ");
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<(i64, String, Option<String>)>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q =
+        crate::read::Select::new("SELECT id, name, website FROM oauth_applications WHERE id IN ");
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Statuses (posts, replies and reblogs).
 
+use crate::read::Select;
 use crate::{with_pool, Db, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -36,6 +37,37 @@ pub struct StatusRow {
     /// Who may quote this status, as stored: `public`, `followers` or `nobody`.
     pub quote_policy: String,
 }
+
+crate::lite_row!(StatusRow {
+    id,
+    uri,
+    url,
+    account_id,
+    in_reply_to_id,
+    in_reply_to_account_id,
+    in_reply_to_uri,
+    reblog_of_id,
+    quote_of_id,
+    content,
+    text,
+    spoiler_text,
+    sensitive,
+    visibility,
+    language,
+    context_uri,
+    local,
+    application_id,
+    poll_id,
+    replies_count,
+    reblogs_count,
+    favourites_count,
+    created_at,
+    edited_at,
+    deleted_at,
+    quote_state,
+    quotes_count,
+    quote_policy
+});
 
 pub(crate) const COLUMNS: &str =
     "id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
@@ -121,12 +153,9 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM statuses WHERE id IN "));
-        crate::push_id_list(&mut qb, ids);
-        qb.build_query_as::<StatusRow>().fetch_all(p).await
-    })?;
-    Ok(rows)
+    let mut q = Select::new(format!("SELECT {COLUMNS} FROM statuses WHERE id IN "));
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }
 
 /// `(status_id, account_id)` of every visible mention in the given statuses (not the
@@ -156,18 +185,18 @@ pub async fn mentions_and_tags(
     }
     // Tags sort first (their `ord` is 0) by name, then mentions by id, the order
     // `mentions_of` gives.
-    let rows: Vec<(i64, Option<i64>, Option<String>, i64)> = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT m.status_id, m.account_id, CAST(NULL AS TEXT) AS name, m.id AS ord \
-             FROM mentions m WHERE m.silent = FALSE AND m.status_id IN ");
-        crate::push_id_list(&mut qb, status_ids);
-        qb.push(
-            " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name, CAST(0 AS BIGINT) \
-             FROM statuses_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ");
-        crate::push_id_list(&mut qb, status_ids);
-        qb.push(" ORDER BY 4, 3");
-        qb.build_query_as::<(i64, Option<i64>, Option<String>, i64)>().fetch_all(p).await
-    })?;
+    let mut q = Select::new(
+        "SELECT m.status_id, m.account_id, CAST(NULL AS TEXT) AS name, m.id AS ord \
+         FROM mentions m WHERE m.silent = FALSE AND m.status_id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    q.push(
+        " UNION ALL SELECT st.status_id, CAST(NULL AS BIGINT), t.name, CAST(0 AS BIGINT) \
+         FROM statuses_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    q.push(" ORDER BY 4, 3");
+    let rows: Vec<(i64, Option<i64>, Option<String>, i64)> = q.fetch_all(db).await?;
     let mut mentions = Vec::new();
     let mut tags = Vec::new();
     for (status_id, account_id, name, _) in rows {
@@ -204,21 +233,19 @@ pub async fn viewer_flags(db: &Db, viewer: i64, status_ids: &[i64]) -> Result<Vi
         " UNION ALL SELECT CAST(2 AS BIGINT), status_id FROM bookmarks WHERE account_id = ",
         " UNION ALL SELECT CAST(3 AS BIGINT), status_id FROM status_pins WHERE account_id = ",
     ];
-    let rows: Vec<(i64, i64)> = with_pool!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new("");
-        for branch in branches {
-            let column = if branch.contains("reblog_of_id") {
-                "reblog_of_id"
-            } else {
-                "status_id"
-            };
-            qb.push(branch);
-            qb.push_bind(viewer);
-            qb.push(format_args!(" AND {column} IN "));
-            crate::push_id_list(&mut qb, status_ids);
-        }
-        qb.build_query_as::<(i64, i64)>().fetch_all(p).await
-    })?;
+    let mut q = Select::default();
+    for branch in branches {
+        let column = if branch.contains("reblog_of_id") {
+            "reblog_of_id"
+        } else {
+            "status_id"
+        };
+        q.push(branch);
+        q.push_bind(viewer);
+        q.push(format_args!(" AND {column} IN "));
+        crate::push_id_list(&mut q, status_ids);
+    }
+    let rows: Vec<(i64, i64)> = q.fetch_all(db).await?;
     for (kind, id) in rows {
         let set = match kind {
             0 => &mut flags.favourited,

@@ -95,63 +95,145 @@ fn aliased(columns: &str, table: &str, prefix: &str) -> String {
         .join(", ")
 }
 
-/// Reads the fields of a row struct from columns named `prefix` + field name.
+/// Reads the fields of a row struct from columns named `prefix` + field name, with
+/// `$get` (sqlx's `Row::try_get` or rusqlite's `Row::get`).
 macro_rules! prefixed {
-    ($row:expr, $prefix:literal, $ty:ident { $($field:ident),* $(,)? }) => {
-        $ty { $($field: sqlx::Row::try_get($row, concat!($prefix, stringify!($field)))?,)* }
+    ($get:path, $row:expr, $prefix:literal, $ty:ident { $($field:ident),* $(,)? }) => {
+        $ty { $($field: $get($row, concat!($prefix, stringify!($field)))?,)* }
     };
+}
+
+/// A [`TokenUser`] from one row of the join in [`active_by_hash_with_user`], read
+/// with `$get`; written once for both row types.
+macro_rules! token_user {
+    ($get:path, $row:expr) => {{
+        use crate::accounts::AccountRow;
+        use crate::users::UserRow;
+        let r = $row;
+        let token = prefixed!(
+            $get,
+            r,
+            "t_",
+            TokenRow {
+                id,
+                application_id,
+                user_id,
+                scopes,
+                created_at,
+                revoked_at,
+            }
+        );
+        let user_id: Option<i64> = $get(r, "u_id")?;
+        let user = match user_id {
+            None => None,
+            Some(_) => Some(prefixed!(
+                $get,
+                r,
+                "u_",
+                UserRow {
+                    id,
+                    account_id,
+                    email,
+                    password_hash,
+                    admin,
+                    moderator,
+                    locale,
+                    default_visibility,
+                    default_sensitive,
+                    default_language,
+                    disabled_at,
+                    created_at,
+                }
+            )),
+        };
+        let account_id: Option<i64> = $get(r, "a_id")?;
+        let account = match account_id {
+            None => None,
+            Some(_) => Some(prefixed!(
+                $get,
+                r,
+                "a_",
+                AccountRow {
+                    id,
+                    username,
+                    domain,
+                    display_name,
+                    note,
+                    note_source,
+                    uri,
+                    url,
+                    actor_type,
+                    inbox_url,
+                    outbox_url,
+                    shared_inbox_url,
+                    followers_url,
+                    following_url,
+                    featured_url,
+                    featured_tags_url,
+                    avatar_url,
+                    header_url,
+                    fields,
+                    also_known_as,
+                    moved_to_account_id,
+                    locked,
+                    bot,
+                    discoverable,
+                    indexable,
+                    memorial,
+                    hide_collections,
+                    followers_count,
+                    following_count,
+                    statuses_count,
+                    last_status_at,
+                    created_at,
+                    updated_at,
+                    suspended_at,
+                    backfill_note,
+                }
+            )),
+        };
+        TokenUser {
+            token,
+            user,
+            account,
+        }
+    }};
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for TokenUser {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Ok(token_user!(sqlx::Row::try_get, row))
+    }
+}
+
+/// By name: there is one row per request.
+impl crate::read::FromLiteRow for TokenUser {
+    fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+        Ok(token_user!(rusqlite::Row::get, row))
+    }
 }
 
 /// The token with the given digest, not revoked, with its user and account, in one
 /// query (every authenticated API request makes it, so it is one round trip instead
-/// of three).
+/// of three). On the hot read path.
 pub async fn active_by_hash_with_user(db: &Db, token_hash: &str) -> Result<Option<TokenUser>> {
-    use crate::accounts::AccountRow;
-    use crate::users::UserRow;
-    let sql = format!(
-        "SELECT t.id AS t_id, t.application_id AS t_application_id, t.user_id AS t_user_id, \
-         t.scopes AS t_scopes, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at, \
-         {}, {} \
-         FROM oauth_access_tokens t \
-         LEFT JOIN users u ON u.id = t.user_id \
-         LEFT JOIN accounts a ON a.id = u.account_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-        aliased(crate::users::COLUMNS, "u", "u_"),
-        aliased(crate::accounts::COLUMNS, "a", "a_"),
-    );
-    Ok(with_pool!(db, p => {
-        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(p).await?;
-        match row {
-            None => None,
-            Some(r) => {
-                let r = &r;
-                let token = prefixed!(r, "t_", TokenRow {
-                    id, application_id, user_id, scopes, created_at, revoked_at,
-                });
-                let user_id: Option<i64> = sqlx::Row::try_get(r, "u_id")?;
-                let user = match user_id {
-                    None => None,
-                    Some(_) => Some(prefixed!(r, "u_", UserRow {
-                        id, account_id, email, password_hash, admin, moderator, locale,
-                        default_visibility, default_sensitive, default_language, disabled_at,
-                        created_at,
-                    })),
-                };
-                let account_id: Option<i64> = sqlx::Row::try_get(r, "a_id")?;
-                let account = match account_id {
-                    None => None,
-                    Some(_) => Some(prefixed!(r, "a_", AccountRow {
-                        id, username, domain, display_name, note, note_source, uri, url,
-                        actor_type, inbox_url, outbox_url, shared_inbox_url, followers_url,
-                        following_url, featured_url, featured_tags_url, avatar_url, header_url,
-                        fields, also_known_as, moved_to_account_id, locked, bot, discoverable,
-                        indexable, memorial, hide_collections, followers_count, following_count,
-                        statuses_count, last_status_at, created_at, updated_at, suspended_at,
-                        backfill_note,
-                    })),
-                };
-                Some(TokenUser { token, user, account })
-            }
-        }
-    }))
+    // Built once: every authenticated request makes this query.
+    static SELECT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let select = SELECT.get_or_init(|| {
+        format!(
+            "SELECT t.id AS t_id, t.application_id AS t_application_id, t.user_id AS t_user_id, \
+             t.scopes AS t_scopes, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at, \
+             {}, {} \
+             FROM oauth_access_tokens t \
+             LEFT JOIN users u ON u.id = t.user_id \
+             LEFT JOIN accounts a ON a.id = u.account_id \
+             WHERE t.token_hash = ",
+            aliased(crate::users::COLUMNS, "u", "u_"),
+            aliased(crate::accounts::COLUMNS, "a", "a_"),
+        )
+    });
+    let mut q = crate::read::Select::new(select.as_str());
+    q.push_bind(token_hash);
+    q.push(" AND t.revoked_at IS NULL");
+    q.fetch_optional(db).await
 }

@@ -16,11 +16,11 @@
 //! read path.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use fulmar_store::Db;
 
-use super::entities::Account;
+use super::entities::SharedAccount;
 use crate::core::urls::Urls;
 
 /// At most this many rendered accounts are kept (each is a few hundred bytes to a
@@ -29,7 +29,7 @@ pub const CAPACITY: usize = 4096;
 
 #[derive(Default)]
 pub struct AccountCache {
-    entries: Mutex<HashMap<i64, (i64, Arc<Account>)>>,
+    entries: Mutex<HashMap<i64, (i64, SharedAccount)>>,
 }
 
 impl AccountCache {
@@ -40,7 +40,7 @@ impl AccountCache {
         db: &Db,
         urls: &Urls,
         ids: &[i64],
-    ) -> fulmar_store::Result<HashMap<i64, Arc<Account>>> {
+    ) -> fulmar_store::Result<HashMap<i64, SharedAccount>> {
         let versions = fulmar_store::accounts::versions(db, ids).await?;
         let mut found = HashMap::with_capacity(versions.len());
         let mut missing: Vec<(i64, i64)> = Vec::new();
@@ -70,7 +70,7 @@ impl AccountCache {
             let Some((_, version)) = missing.iter().find(|(id, _)| *id == row.id) else {
                 continue;
             };
-            let entity = Arc::new(super::to_mastodon::account(urls, &row));
+            let entity = SharedAccount::new(super::to_mastodon::account(urls, &row));
             entries.insert(row.id, (*version, entity.clone()));
             found.insert(row.id, entity);
         }

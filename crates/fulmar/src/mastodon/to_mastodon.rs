@@ -214,13 +214,14 @@ pub async fn statuses(
         }
         None => HashSet::new(),
     };
-    let mut approvals: HashMap<i64, Value> = HashMap::new();
-    for row in &all {
+    // Built where it is used: a status can be shown twice on a page (as itself and
+    // as a reblog's original), and building costs no more than copying.
+    let approval = |row: &StatusRow| -> Value {
         let policy = crate::core::quotes::effective_policy(row, &row.quote_policy);
-        let automatic: Vec<&str> = match policy {
-            "public" => vec!["public"],
-            "followers" => vec!["followers"],
-            _ => vec![],
+        let automatic: &[&str] = match policy {
+            "public" => &["public"],
+            "followers" => &["followers"],
+            _ => &[],
         };
         let current = crate::core::quotes::approval_given(
             row,
@@ -228,11 +229,8 @@ pub async fn statuses(
             viewer,
             followed.contains(&row.account_id),
         );
-        approvals.insert(
-            row.id,
-            json!({"automatic": automatic, "manual": [], "current_user": current}),
-        );
-    }
+        json!({"automatic": automatic, "manual": [], "current_user": current})
+    };
     let (mentions, tags) = fulmar_store::statuses::mentions_and_tags(db, &status_ids).await?;
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
     account_ids.extend(mentions.iter().map(|(_, a)| *a));
@@ -317,7 +315,7 @@ pub async fn statuses(
             uri,
             url,
             created_at: rfc3339_ms(row.created_at),
-            account: Account::clone(author),
+            account: author.clone(),
             content: row.content.clone(),
             visibility: row.visibility.clone(),
             sensitive: row.sensitive,
@@ -343,7 +341,7 @@ pub async fn statuses(
             text: None,
             edited_at: row.edited_at.map(rfc3339_ms),
             quote: None,
-            quote_approval: approvals.get(&row.id).cloned(),
+            quote_approval: Some(approval(row)),
             favourited: flag(|f| &f.favourited),
             reblogged: flag(|f| &f.reblogged),
             muted: flags.as_ref().map(|_| false),
@@ -375,7 +373,7 @@ pub async fn statuses(
                 Some(q) => match convert(q) {
                     Some(mut inner) => {
                         inner.quote = shallow(q);
-                        inner.quote_approval = approvals.get(&q.id).cloned();
+                        inner.quote_approval = Some(approval(q));
                         (stored, Some(inner))
                     }
                     None => ("deleted".to_owned(), None),

@@ -19,6 +19,7 @@ mod oauth;
 mod peer;
 mod queue;
 mod quotes;
+mod read_path;
 mod receive_objects;
 mod receive_social;
 mod remote_media;

@@ -19,7 +19,7 @@ use crate::mastodon::auth::{Auth, MaybeAuth};
 use crate::mastodon::entities::Status;
 use crate::mastodon::pagination::{link_header, PageQuery, STATUSES};
 use crate::mastodon::params::{flex, Params};
-use crate::mastodon::to_mastodon;
+use crate::mastodon::{to_mastodon, JsonList};
 use crate::state::App;
 
 pub fn routes() -> Router<App> {
@@ -69,7 +69,7 @@ async fn page_response(
     page: &PageParams,
     rows: Vec<StatusRow>,
     viewer: Option<i64>,
-) -> ApiResult<(HeaderMap, Json<Vec<Status>>)> {
+) -> ApiResult<(HeaderMap, JsonList<Status>)> {
     let headers = link_header(
         app,
         uri,
@@ -79,7 +79,7 @@ async fn page_response(
         rows.last().map(|r| r.id),
     );
     let statuses = to_mastodon::statuses(app, &rows, viewer).await?;
-    Ok((headers, Json(statuses)))
+    Ok((headers, JsonList(statuses)))
 }
 
 /// `GET /api/v1/timelines/home`: the reader's own statuses and those of the accounts
@@ -89,7 +89,7 @@ async fn home(
     State(app): State<App>,
     uri: Uri,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, Json<Vec<Status>>)> {
+) -> ApiResult<(HeaderMap, JsonList<Status>)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
@@ -104,7 +104,7 @@ async fn public(
     State(app): State<App>,
     uri: Uri,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, Json<Vec<Status>>)> {
+) -> ApiResult<(HeaderMap, JsonList<Status>)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
@@ -125,7 +125,7 @@ async fn tag(
     uri: Uri,
     Path(hashtag): Path<String>,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, Json<Vec<Status>>)> {
+) -> ApiResult<(HeaderMap, JsonList<Status>)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();

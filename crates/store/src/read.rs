@@ -1,0 +1,342 @@
+//! The hot read path: the queries every page of statuses makes (the token, the page's
+//! rows, their authors, mentions, tags, media and the viewer's flags).
+//!
+//! On PostgreSQL they run through sqlx like every other query. On SQLite they run on
+//! the caller's thread through rusqlite, on a small set of reader connections to the
+//! same file. sqlx-sqlite gives each connection a thread of its own and hands every
+//! query, every row and the ping that returns a connection to its pool across
+//! threads; a page of 40 statuses made about 50 such hand-offs, and the benchmark's
+//! profile showed the context switches costing thirty times the SQL itself (see
+//! BENCHMARKS.md). A page's SQL takes well under a millisecond, so running it inline
+//! costs the runtime less than waking another thread for each query would.
+//!
+//! The SQL is written once, with [`Select`], and is the same text on both databases
+//! (`$1`, `$2` … placeholders, which SQLite accepts as named parameters numbered in
+//! the order they appear). Rows decode through sqlx's `FromRow` on PostgreSQL and
+//! through [`FromLiteRow`] on SQLite; [`lite_row!`](crate::lite_row) writes the
+//! latter from the field list, so the two cannot disagree on a column's name.
+//!
+//! Readers see what is committed, as any other connection does in WAL mode, and they
+//! are `query_only`: a write sent down this path fails instead of bypassing the
+//! writers' transactions.
+
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{Arguments, Database, Encode, QueryBuilder, Type};
+
+use crate::{Db, Result, StoreError};
+
+/// A bound value of a [`Select`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+/// The part of a query builder that the shared SQL fragments (cursors, id lists,
+/// block and mute filters) need, so that one fragment serves both sqlx's
+/// `QueryBuilder` and [`Select`].
+pub trait SqlBuilder {
+    fn push(&mut self, sql: impl Display) -> &mut Self;
+    fn push_bind_int(&mut self, value: i64) -> &mut Self;
+}
+
+impl<'a, DB> SqlBuilder for QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB> + 'a,
+{
+    fn push(&mut self, sql: impl Display) -> &mut Self {
+        QueryBuilder::push(self, sql)
+    }
+
+    fn push_bind_int(&mut self, value: i64) -> &mut Self {
+        QueryBuilder::push_bind(self, value)
+    }
+}
+
+/// A SELECT on the hot read path: SQL with `$n` placeholders and its bound values.
+#[derive(Clone, Debug, Default)]
+pub struct Select {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl SqlBuilder for Select {
+    fn push(&mut self, sql: impl Display) -> &mut Self {
+        Select::push(self, sql)
+    }
+
+    fn push_bind_int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+}
+
+impl Select {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Select {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: impl Display) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "{sql}");
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn push_bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        let n = self.args.len();
+        self.push(format_args!("${n}"))
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// Every row, decoded.
+    pub async fn fetch_all<T>(self, db: &Db) -> Result<Vec<T>>
+    where
+        T: FromLiteRow + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        match db {
+            Db::Sqlite(_, readers) => readers.run(|conn| {
+                let mut stmt = conn.prepare_cached(&self.sql)?;
+                bind(&mut stmt, &self.args)?;
+                let columns = T::columns(&stmt)?;
+                let mut rows = stmt.raw_query();
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(T::from_lite(row, &columns)?);
+                }
+                Ok(out)
+            }),
+            Db::Postgres(pool) => {
+                let args = pg_arguments(self.args)?;
+                Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
+                    .fetch_all(pool)
+                    .await?)
+            }
+        }
+    }
+
+    /// The first row, if any.
+    pub async fn fetch_optional<T>(self, db: &Db) -> Result<Option<T>>
+    where
+        T: FromLiteRow + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        match db {
+            Db::Sqlite(_, readers) => readers.run(|conn| {
+                let mut stmt = conn.prepare_cached(&self.sql)?;
+                bind(&mut stmt, &self.args)?;
+                let columns = T::columns(&stmt)?;
+                let mut rows = stmt.raw_query();
+                match rows.next()? {
+                    Some(row) => Ok(Some(T::from_lite(row, &columns)?)),
+                    None => Ok(None),
+                }
+            }),
+            Db::Postgres(pool) => {
+                let args = pg_arguments(self.args)?;
+                Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
+                    .fetch_optional(pool)
+                    .await?)
+            }
+        }
+    }
+}
+
+/// Binds by position: [`Select`] numbers its placeholders in the order it writes
+/// them, which is the order SQLite numbers named parameters in.
+fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> rusqlite::Result<()> {
+    for (i, arg) in args.iter().enumerate() {
+        match arg {
+            Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Arg::Text(v) => stmt.raw_bind_parameter(i + 1, v)?,
+        }
+    }
+    Ok(())
+}
+
+fn pg_arguments(args: Vec<Arg>) -> Result<PgArguments> {
+    let mut out = PgArguments::default();
+    for arg in args {
+        match arg {
+            Arg::Int(v) => out.add(v),
+            Arg::Text(v) => out.add(v),
+        }
+        .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+    }
+    Ok(out)
+}
+
+/// Decoding a row read through rusqlite: the SQLite twin of sqlx's `FromRow`.
+/// `columns` runs once per query and `from_lite` once per row, so that a type read by
+/// column name looks each name up once, not once per row.
+pub trait FromLiteRow: Sized {
+    fn columns(_stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        Ok(Vec::new())
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self>;
+}
+
+/// The position of each of `fields` among the statement's columns (compared as
+/// SQLite compares names, ignoring ASCII case).
+pub fn column_positions(
+    stmt: &rusqlite::Statement<'_>,
+    fields: &[&str],
+) -> rusqlite::Result<Vec<usize>> {
+    let names = stmt.column_names();
+    fields
+        .iter()
+        .map(|f| {
+            names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(f))
+                .ok_or_else(|| rusqlite::Error::InvalidColumnName((*f).to_owned()))
+        })
+        .collect()
+}
+
+/// Implements [`FromLiteRow`] for a struct whose fields are named as the columns of
+/// the query, as sqlx's `FromRow` derive reads them.
+#[macro_export]
+macro_rules! lite_row {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::read::FromLiteRow for $ty {
+            fn columns(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+                $crate::read::column_positions(stmt, &[$(stringify!($field)),*])
+            }
+
+            fn from_lite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+                let mut at = columns.iter().copied();
+                let mut next =
+                    || at.next().ok_or_else(|| rusqlite::Error::InvalidColumnIndex(columns.len()));
+                Ok($ty { $($field: row.get(next()?)?,)* })
+            }
+        }
+    };
+}
+
+macro_rules! lite_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: rusqlite::types::FromSql),+> FromLiteRow for ($($t,)+) {
+            fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
+}
+
+lite_tuple!(A 0);
+lite_tuple!(A 0, B 1);
+lite_tuple!(A 0, B 1, C 2);
+lite_tuple!(A 0, B 1, C 2, D 3);
+
+/// Reader connections of one SQLite file, opened when first needed and kept for the
+/// next caller. At most as many are open as callers ran at once, which is the number
+/// of the runtime's threads, since a read never waits for anything but SQLite.
+#[derive(Clone, Debug)]
+pub struct Readers {
+    inner: Arc<ReadersInner>,
+}
+
+#[derive(Debug)]
+struct ReadersInner {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Prepared statements kept per reader connection. A page's queries differ by the
+/// length of their id lists, so a few dozen shapes are in use at once.
+const STATEMENT_CACHE: usize = 128;
+
+/// Idle reader connections kept open; any more are closed when they come back.
+const MAX_IDLE: usize = 8;
+
+impl Readers {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> Self {
+        Readers {
+            inner: Arc::new(ReadersInner {
+                path: path.into(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        // No mutex: a connection is used by one thread at a time, handed over
+        // through `idle`.
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.inner.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // The same page cache as the writers' connections; `query_only` refuses
+        // writes, so nothing can change the database outside a write transaction.
+        conn.execute_batch(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -8000; PRAGMA temp_store = memory;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle reader, or on a new one.
+    pub(crate) fn run<R>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+    ) -> Result<R> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        Ok(out?)
+    }
+
+    /// Closes the idle readers (the pool's `close` does the same for the writers).
+    pub(crate) fn close(&self) {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
