@@ -199,6 +199,9 @@ fn pg_arguments(args: Vec<Arg>) -> Result<PgArguments> {
 /// `columns` runs once per query and `from_lite` once per row, so that a type read by
 /// column name looks each name up once, not once per row.
 pub trait FromLiteRow: Sized {
+    /// The column names it reads, in the order `from_lite` takes their positions.
+    const FIELDS: &'static [&'static str] = &[];
+
     fn columns(_stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
         Ok(Vec::new())
     }
@@ -212,14 +215,29 @@ pub fn column_positions(
     stmt: &rusqlite::Statement<'_>,
     fields: &[&str],
 ) -> rusqlite::Result<Vec<usize>> {
-    let names = stmt.column_names();
+    prefixed_positions(&stmt.column_names(), "", fields)
+}
+
+/// The positions of `prefix` + each of `fields` among `names`, for rows that hold the
+/// columns of several tables under prefixed aliases.
+pub fn prefixed_positions(
+    names: &[&str],
+    prefix: &str,
+    fields: &[&str],
+) -> rusqlite::Result<Vec<usize>> {
     fields
         .iter()
         .map(|f| {
             names
                 .iter()
-                .position(|n| n.eq_ignore_ascii_case(f))
-                .ok_or_else(|| rusqlite::Error::InvalidColumnName((*f).to_owned()))
+                .position(|n| {
+                    n.len() == prefix.len() + f.len()
+                        && n.get(..prefix.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+                        && n.get(prefix.len()..)
+                            .is_some_and(|rest| rest.eq_ignore_ascii_case(f))
+                })
+                .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("{prefix}{f}")))
         })
         .collect()
 }
@@ -230,8 +248,10 @@ pub fn column_positions(
 macro_rules! lite_row {
     ($ty:ident { $($field:ident),* $(,)? }) => {
         impl $crate::read::FromLiteRow for $ty {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
             fn columns(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
-                $crate::read::column_positions(stmt, &[$(stringify!($field)),*])
+                $crate::read::column_positions(stmt, Self::FIELDS)
             }
 
             fn from_lite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {

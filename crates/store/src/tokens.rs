@@ -12,6 +12,15 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+crate::lite_row!(TokenRow {
+    id,
+    application_id,
+    user_id,
+    scopes,
+    created_at,
+    revoked_at
+});
+
 #[derive(Clone, Debug)]
 pub struct NewToken {
     pub id: i64,
@@ -96,7 +105,7 @@ fn aliased(columns: &str, table: &str, prefix: &str) -> String {
 }
 
 /// Reads the fields of a row struct from columns named `prefix` + field name, with
-/// `$get` (sqlx's `Row::try_get` or rusqlite's `Row::get`).
+/// `$get` (sqlx's `Row::try_get`).
 macro_rules! prefixed {
     ($get:path, $row:expr, $prefix:literal, $ty:ident { $($field:ident),* $(,)? }) => {
         $ty { $($field: $get($row, concat!($prefix, stringify!($field)))?,)* }
@@ -104,7 +113,7 @@ macro_rules! prefixed {
 }
 
 /// A [`TokenUser`] from one row of the join in [`active_by_hash_with_user`], read
-/// with `$get`; written once for both row types.
+/// with `$get` (sqlx's rows; rusqlite's are read by position, below).
 macro_rules! token_user {
     ($get:path, $row:expr) => {{
         use crate::accounts::AccountRow;
@@ -206,10 +215,55 @@ impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for TokenUser {
     }
 }
 
-/// By name: there is one row per request.
+/// The three row types' columns under their prefixes, found once per query.
 impl crate::read::FromLiteRow for TokenUser {
-    fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
-        Ok(token_user!(rusqlite::Row::get, row))
+    fn columns(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        use crate::read::prefixed_positions;
+        let names = stmt.column_names();
+        let mut at = prefixed_positions(&names, "t_", TokenRow::FIELDS)?;
+        at.extend(prefixed_positions(
+            &names,
+            "u_",
+            crate::users::UserRow::FIELDS,
+        )?);
+        at.extend(prefixed_positions(
+            &names,
+            "a_",
+            crate::accounts::AccountRow::FIELDS,
+        )?);
+        Ok(at)
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+        use crate::accounts::AccountRow;
+        use crate::users::UserRow;
+        let (t, rest) = columns.split_at(TokenRow::FIELDS.len().min(columns.len()));
+        let (u, a) = rest.split_at(UserRow::FIELDS.len().min(rest.len()));
+        // A user or account row the LEFT JOIN did not find has a NULL id.
+        let present = |fields: &[&str], at: &[usize]| -> rusqlite::Result<bool> {
+            let id = fields
+                .iter()
+                .position(|f| *f == "id")
+                .and_then(|i| at.get(i));
+            match id {
+                Some(i) => Ok(row.get::<_, Option<i64>>(*i)?.is_some()),
+                None => Ok(false),
+            }
+        };
+        let token = TokenRow::from_lite(row, t)?;
+        let user = match present(UserRow::FIELDS, u)? {
+            true => Some(UserRow::from_lite(row, u)?),
+            false => None,
+        };
+        let account = match present(AccountRow::FIELDS, a)? {
+            true => Some(AccountRow::from_lite(row, a)?),
+            false => None,
+        };
+        Ok(TokenUser {
+            token,
+            user,
+            account,
+        })
     }
 }
 

@@ -21,6 +21,21 @@ pub struct UserRow {
     pub created_at: i64,
 }
 
+crate::lite_row!(UserRow {
+    id,
+    account_id,
+    email,
+    password_hash,
+    admin,
+    moderator,
+    locale,
+    default_visibility,
+    default_sensitive,
+    default_language,
+    disabled_at,
+    created_at
+});
+
 pub(crate) const COLUMNS: &str = "id, account_id, email, password_hash, admin, moderator, locale, \
     default_visibility, default_sensitive, default_language, disabled_at, created_at";
 
