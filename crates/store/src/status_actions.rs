@@ -188,16 +188,6 @@ async fn publish_all(
             .execute(&mut *tx)
             .await?;
         }
-        if p.counts_for_author {
-            sqlx::query(
-                "UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = $2 \
-                 WHERE id = $1",
-            )
-            .bind(s.account_id)
-            .bind(s.created_at)
-            .execute(&mut *tx)
-            .await?;
-        }
         if let (true, Some(parent)) = (p.counts_as_reply, s.in_reply_to_id) {
             sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
                 .bind(parent)
@@ -218,6 +208,23 @@ async fn publish_all(
             // Last, since it reads the mentions inserted above.
             crate::timelines::fan_out_with(&mut *tx, s.id, s.account_id, &s.visibility)
                 .await?;
+        }
+        // The author's counter last, just before the commit. Every post by one
+        // account updates that account's one row, and on PostgreSQL the row lock the
+        // UPDATE takes is held until the commit: concurrent posts by the same author
+        // queue on it one at a time. Taken earlier, the lock was also held across the
+        // feed fan-out and its foreign-key checks, which get slower as the account's
+        // row collects dead versions; taken here, it covers only this statement and
+        // the commit.
+        if p.counts_for_author {
+            sqlx::query(
+                "UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(s.account_id)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok::<(), StoreError>(())
