@@ -5,7 +5,9 @@
 //! [`with_pool!`], which expands the same code once per driver. That keeps the native
 //! drivers' speed and type checking while guaranteeing that the two databases never
 //! drift apart in behaviour: a test that passes on one exercises the same statement on
-//! the other.
+//! the other. The queries of a page of statuses are written once too, with
+//! [`read::Select`], but SQLite runs them through rusqlite on the caller's thread (see
+//! [`read`] for why).
 //!
 //! This crate knows SQL and nothing about HTTP, ActivityPub or the Mastodon API. Rows
 //! are plain structs of primitive values; the layers above give them meaning.
