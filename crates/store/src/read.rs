@@ -18,7 +18,9 @@
 //!
 //! Readers see what is committed, as any other connection does in WAL mode, and they
 //! are `query_only`: a write sent down this path fails instead of bypassing the
-//! writers' transactions.
+//! writers' transactions. In WAL mode a reader waits for a lock only while another
+//! connection recovers or truncates the log (at start and at close), so the busy
+//! timeout that still applies almost never holds up the runtime's thread.
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -125,17 +127,7 @@ impl Select {
         T: FromLiteRow + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
         match db {
-            Db::Sqlite(_, readers) => readers.run(|conn| {
-                let mut stmt = conn.prepare_cached(&self.sql)?;
-                bind(&mut stmt, &self.args)?;
-                let columns = T::columns(&stmt)?;
-                let mut rows = stmt.raw_query();
-                let mut out = Vec::new();
-                while let Some(row) = rows.next()? {
-                    out.push(T::from_lite(row, &columns)?);
-                }
-                Ok(out)
-            }),
+            Db::Sqlite(_, readers) => self.read_lite(readers, usize::MAX),
             Db::Postgres(pool) => {
                 let args = pg_arguments(self.args)?;
                 Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
@@ -151,16 +143,7 @@ impl Select {
         T: FromLiteRow + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
         match db {
-            Db::Sqlite(_, readers) => readers.run(|conn| {
-                let mut stmt = conn.prepare_cached(&self.sql)?;
-                bind(&mut stmt, &self.args)?;
-                let columns = T::columns(&stmt)?;
-                let mut rows = stmt.raw_query();
-                match rows.next()? {
-                    Some(row) => Ok(Some(T::from_lite(row, &columns)?)),
-                    None => Ok(None),
-                }
-            }),
+            Db::Sqlite(_, readers) => Ok(self.read_lite(readers, 1)?.into_iter().next()),
             Db::Postgres(pool) => {
                 let args = pg_arguments(self.args)?;
                 Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
@@ -168,6 +151,24 @@ impl Select {
                     .await?)
             }
         }
+    }
+
+    /// At most `max` rows through a SQLite reader, on this thread.
+    fn read_lite<T: FromLiteRow>(&self, readers: &Readers, max: usize) -> Result<Vec<T>> {
+        readers.run(|conn| {
+            let mut stmt = conn.prepare_cached(&self.sql)?;
+            bind(&mut stmt, &self.args)?;
+            let columns = T::columns(&stmt)?;
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while out.len() < max {
+                match rows.next()? {
+                    Some(row) => out.push(T::from_lite(row, &columns)?),
+                    None => break,
+                }
+            }
+            Ok(out)
+        })
     }
 }
 
