@@ -534,15 +534,19 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            let mut qb = QueryBuilder::new("");
-            home_query(&mut qb, EXPLAIN, 1, &page, 0, true);
-            let plan = plan(&db, qb).await;
-            assert!(
-                plan.contains("SEARCH h USING PRIMARY KEY")
-                    || plan.contains("SEARCH h USING COVERING INDEX sqlite_autoindex_home_feed_1"),
-                "{plan}"
-            );
-            assert_no_sort_or_scan(&plan);
+            // With and without the block and mute filters (a reader with none).
+            for excludes in [true, false] {
+                let mut qb = QueryBuilder::new("");
+                home_query(&mut qb, EXPLAIN, 1, &page, 0, excludes);
+                let plan = plan(&db, qb).await;
+                assert!(
+                    plan.contains("SEARCH h USING PRIMARY KEY")
+                        || plan
+                            .contains("SEARCH h USING COVERING INDEX sqlite_autoindex_home_feed_1"),
+                    "{plan}"
+                );
+                assert_no_sort_or_scan(&plan);
+            }
         }
     }
 
