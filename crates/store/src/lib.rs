@@ -229,6 +229,13 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // sqlx pings a connection before lending it by default: a round
+                    // trip to the server before every query, on top of the ping that
+                    // already tests each connection when it comes back to the pool. A
+                    // connection the server dropped since then fails its next query,
+                    // which returns an error for that request and closes the
+                    // connection; the pool opens a new one.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Db::Postgres(pool))
