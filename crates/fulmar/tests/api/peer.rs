@@ -59,6 +59,9 @@ struct Inner {
     documents: HashMap<String, (StatusCode, Value)>,
     /// What was POSTed to any inbox of the peer, in order: (path, body).
     received: Vec<(String, Value)>,
+    /// Paths whose GETs wait until [`Peer::release`]: a test that must see the state
+    /// before a background fetch finishes holds what that fetch needs.
+    held: HashMap<String, Arc<tokio::sync::Semaphore>>,
 }
 
 /// A running peer.
@@ -136,6 +139,22 @@ impl Peer {
             .unwrap()
             .documents
             .insert(path.to_owned(), (status, doc));
+    }
+
+    /// Makes GETs of `path` wait until [`Peer::release`].
+    pub fn hold(&self, path: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .held
+            .insert(path.to_owned(), Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets the GETs of `path` that wait, and every later one, through.
+    pub fn release(&self, path: &str) {
+        if let Some(gate) = self.inner.lock().unwrap().held.remove(path) {
+            gate.close();
+        }
     }
 
     /// Everything POSTed to the peer's inboxes so far.
@@ -246,6 +265,11 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
+    let gate = peer.inner.lock().unwrap().held.get(&path).cloned();
+    if let Some(gate) = gate {
+        // Closed on release, which ends the wait.
+        let _ = gate.acquire().await;
+    }
     if method == Method::POST {
         let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         peer.inner.lock().unwrap().received.push((path, value));

@@ -354,6 +354,11 @@ thread_test!(
         );
 
         let id = resolve(&app, &token, &format!("{b}/notes/a")).await;
+        // The fetch the first answer sets off waits for these until the assertions
+        // about the state before it are done: otherwise a fast worker finishes it
+        // before the answer is read, and the thread's root changes under the test.
+        peer.hold("/notes/root");
+        peer.hold("/notes/a1");
         let (header, ancestors, descendants) = context(&app, &token, &id).await;
         let header = header.expect("the first answer names the refresh");
         assert!(header.starts_with("id=\""), "{header}");
@@ -373,6 +378,8 @@ thread_test!(
         assert_eq!(before.len(), 1);
         let _ = context(&app, &token, &id).await;
         assert!(thread_jobs(&app).await <= 1);
+        peer.release("/notes/root");
+        peer.release("/notes/a1");
 
         let u = |p: &str| format!("{b}{p}");
         let (ancestors, descendants) =
