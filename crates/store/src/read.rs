@@ -243,8 +243,14 @@ pub fn prefixed_positions(
         .collect()
 }
 
-/// Implements [`FromLiteRow`] for a struct whose fields are named as the columns of
-/// the query, as sqlx's `FromRow` derive reads them.
+/// Decoding a PostgreSQL row whose columns carry a prefix (`u_id`, `a_id`), for a row
+/// that joins several tables under prefixed aliases.
+pub trait FromPrefixedPgRow: Sized {
+    fn from_pg_prefixed(row: &PgRow, prefix: &str) -> Result<Self, sqlx::Error>;
+}
+
+/// Implements [`FromLiteRow`] and [`FromPrefixedPgRow`] for a struct whose fields are
+/// named as the columns of the query, as sqlx's `FromRow` derive reads them.
 #[macro_export]
 macro_rules! lite_row {
     ($ty:ident { $($field:ident),* $(,)? }) => {
@@ -260,6 +266,20 @@ macro_rules! lite_row {
                 let mut next =
                     || at.next().ok_or_else(|| rusqlite::Error::InvalidColumnIndex(columns.len()));
                 Ok($ty { $($field: row.get(next()?)?,)* })
+            }
+        }
+
+        impl $crate::read::FromPrefixedPgRow for $ty {
+            fn from_pg_prefixed(
+                row: &sqlx::postgres::PgRow,
+                prefix: &str,
+            ) -> Result<Self, sqlx::Error> {
+                Ok($ty {
+                    $($field: sqlx::Row::try_get(
+                        row,
+                        format!("{prefix}{}", stringify!($field)).as_str(),
+                    )?,)*
+                })
             }
         }
     };

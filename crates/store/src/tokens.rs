@@ -104,114 +104,28 @@ fn aliased(columns: &str, table: &str, prefix: &str) -> String {
         .join(", ")
 }
 
-/// Reads the fields of a row struct from columns named `prefix` + field name, with
-/// `$get` (sqlx's `Row::try_get`).
-macro_rules! prefixed {
-    ($get:path, $row:expr, $prefix:literal, $ty:ident { $($field:ident),* $(,)? }) => {
-        $ty { $($field: $get($row, concat!($prefix, stringify!($field)))?,)* }
-    };
-}
-
-/// A [`TokenUser`] from one row of the join in [`active_by_hash_with_user`], read
-/// with `$get` (sqlx's rows; rusqlite's are read by position, below).
-macro_rules! token_user {
-    ($get:path, $row:expr) => {{
+/// The three row types' columns under their prefixes, by name.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for TokenUser {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
         use crate::accounts::AccountRow;
+        use crate::read::FromPrefixedPgRow;
         use crate::users::UserRow;
-        let r = $row;
-        let token = prefixed!(
-            $get,
-            r,
-            "t_",
-            TokenRow {
-                id,
-                application_id,
-                user_id,
-                scopes,
-                created_at,
-                revoked_at,
-            }
-        );
-        let user_id: Option<i64> = $get(r, "u_id")?;
-        let user = match user_id {
+        use sqlx::Row;
+        // A user or account row the LEFT JOIN did not find has a NULL id.
+        let token = TokenRow::from_pg_prefixed(row, "t_")?;
+        let user = match row.try_get::<Option<i64>, _>("u_id")? {
+            Some(_) => Some(UserRow::from_pg_prefixed(row, "u_")?),
             None => None,
-            Some(_) => Some(prefixed!(
-                $get,
-                r,
-                "u_",
-                UserRow {
-                    id,
-                    account_id,
-                    email,
-                    password_hash,
-                    admin,
-                    moderator,
-                    locale,
-                    default_visibility,
-                    default_sensitive,
-                    default_language,
-                    disabled_at,
-                    created_at,
-                }
-            )),
         };
-        let account_id: Option<i64> = $get(r, "a_id")?;
-        let account = match account_id {
+        let account = match row.try_get::<Option<i64>, _>("a_id")? {
+            Some(_) => Some(AccountRow::from_pg_prefixed(row, "a_")?),
             None => None,
-            Some(_) => Some(prefixed!(
-                $get,
-                r,
-                "a_",
-                AccountRow {
-                    id,
-                    username,
-                    domain,
-                    display_name,
-                    note,
-                    note_source,
-                    uri,
-                    url,
-                    actor_type,
-                    inbox_url,
-                    outbox_url,
-                    shared_inbox_url,
-                    followers_url,
-                    following_url,
-                    featured_url,
-                    featured_tags_url,
-                    avatar_url,
-                    header_url,
-                    fields,
-                    also_known_as,
-                    moved_to_account_id,
-                    locked,
-                    bot,
-                    discoverable,
-                    indexable,
-                    memorial,
-                    hide_collections,
-                    followers_count,
-                    following_count,
-                    statuses_count,
-                    last_status_at,
-                    created_at,
-                    updated_at,
-                    suspended_at,
-                    backfill_note,
-                }
-            )),
         };
-        TokenUser {
+        Ok(TokenUser {
             token,
             user,
             account,
-        }
-    }};
-}
-
-impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for TokenUser {
-    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        Ok(token_user!(sqlx::Row::try_get, row))
+        })
     }
 }
 
