@@ -17,6 +17,11 @@
 //! binaries with its own lld by default since 1.90, so the list is used there, and not
 //! when a linker is configured for that target, nor when `FULMAR_NO_SYMBOL_ORDER` is set
 //! (the escape hatch for a setup this check cannot see).
+//!
+//! With the same linker, and a C library that reads them (glibc 2.36 or later, on the
+//! machine that builds and so runs the binary), the relative relocations are packed
+//! (`-z pack-relative-relocs`, DT_RELR): the dynamic loader reads all of them at every
+//! start, and the unpacked table is 0.9 MB of the binary kept resident.
 
 use std::env;
 use std::path::Path;
@@ -35,8 +40,11 @@ fn main() {
     {
         return;
     }
-    let list = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
-        .join("symbol-order.txt");
+    if env::var("HOST") == env::var("TARGET") && glibc_reads_relr() {
+        println!("cargo:rustc-link-arg-bin=fulmar=-Wl,-z,pack-relative-relocs");
+    }
+    let list =
+        Path::new(&env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("symbol-order.txt");
     if list.is_file() {
         println!(
             "cargo:rustc-link-arg-bin=fulmar=-Wl,--symbol-ordering-file={}",
@@ -62,4 +70,19 @@ fn rustc_links_with_lld() -> bool {
         .split('.')
         .map(|p| p.parse::<u32>().unwrap_or(0));
     matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if major > 1 || minor >= 90)
+}
+
+/// Whether this machine's C library is glibc 2.36 or later, the first to read packed
+/// relative relocations (a binary that has them does not start on an older one).
+fn glibc_reads_relr() -> bool {
+    let Ok(out) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() else {
+        return false;
+    };
+    // "glibc 2.36"
+    let version = String::from_utf8_lossy(&out.stdout);
+    let Some(number) = version.trim().strip_prefix("glibc ") else {
+        return false;
+    };
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if major > 2 || minor >= 36)
 }
