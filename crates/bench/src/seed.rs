@@ -277,10 +277,10 @@ pub async fn insert_statuses(
         // Each author's count and latest time, which the API shows with every status,
         // in one pass over the statuses.
         sqlx::query(
-            "UPDATE accounts SET statuses_count = c.n, last_status_at = c.latest \
-             FROM (SELECT account_id, COUNT(*) AS n, MAX(created_at) AS latest \
-             FROM statuses GROUP BY account_id) AS c \
-             WHERE c.account_id = accounts.id AND accounts.domain IS NOT NULL",
+            "INSERT INTO account_stats (account_id, statuses_count, last_status_at) \
+             SELECT s.account_id, COUNT(*), MAX(s.created_at) \
+             FROM statuses s JOIN accounts a ON a.id = s.account_id \
+             WHERE a.domain IS NOT NULL GROUP BY s.account_id",
         )
         .execute(&mut *conn)
         .await?;

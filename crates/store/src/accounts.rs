@@ -89,13 +89,41 @@ crate::lite_row!(AccountRow {
     backfill_note
 });
 
-pub(crate) const COLUMNS: &str =
-    "id, username, domain, display_name, note, note_source, uri, url, \
-    actor_type, inbox_url, outbox_url, shared_inbox_url, followers_url, following_url, \
-    featured_url, featured_tags_url, avatar_url, header_url, fields, also_known_as, \
-    moved_to_account_id, locked, bot, discoverable, indexable, memorial, hide_collections, \
-    followers_count, following_count, statuses_count, last_status_at, created_at, updated_at, \
-    suspended_at, backfill_note";
+/// The tables an [`AccountRow`] is read from: the account (`a`) and its counters
+/// (`st`, the `account_stats` row of migration 0012, which an account that has never
+/// posted lacks). Posting writes only the counters, so that it stops rewriting the
+/// wide `accounts` row.
+pub(crate) const FROM: &str = "accounts a LEFT JOIN account_stats st ON st.account_id = a.id";
+
+/// The join of [`FROM`] alone, for queries that already name `accounts a`.
+pub(crate) const JOIN_STATS: &str = "LEFT JOIN account_stats st ON st.account_id = a.id";
+
+/// Where a column of [`AccountRow`] comes from, over [`FROM`].
+fn source(column: &str) -> String {
+    match column {
+        "statuses_count" => "COALESCE(st.statuses_count, 0)".to_owned(),
+        "last_status_at" => "st.last_status_at".to_owned(),
+        _ => format!("a.{column}"),
+    }
+}
+
+/// Every column of [`AccountRow`] over [`FROM`], each named `prefix` + its field
+/// (`a.id AS a_id, …`), so that several tables' columns can share a row.
+pub(crate) fn columns_as(prefix: &str) -> String {
+    use crate::read::FromLiteRow as _;
+    AccountRow::FIELDS
+        .iter()
+        .map(|c| format!("{} AS {prefix}{c}", source(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`columns_as`] without a prefix, built once: the select list of every query that
+/// reads whole account rows.
+pub(crate) fn columns() -> &'static str {
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| columns_as(""))
+}
 
 /// What it takes to insert an account.
 #[derive(Clone, Debug, Default)]
@@ -163,16 +191,21 @@ pub async fn insert_account(db: &Db, a: &NewAccount) -> Result<()> {
     with_pool!(db, p => insert(p, a).await)
 }
 
+/// One account, on the read path (on SQLite, a reader on this thread).
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<AccountRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(id).fetch_optional(p).await)?)
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| format!("SELECT {} FROM {FROM} WHERE a.id = ", columns()));
+    let mut q = Select::new(sql.as_str());
+    q.push_bind(id);
+    q.fetch_optional(db).await
 }
 
 /// Finds a local account by username, case-insensitively as Mastodon does.
 pub async fn local_by_username(db: &Db, username: &str) -> Result<Option<AccountRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM accounts \
-         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = ''"
+        "SELECT {} FROM {FROM} \
+         WHERE lower(a.username) = lower($1) AND COALESCE(lower(a.domain), '') = ''",
+        columns()
     );
     Ok(
         with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(username).fetch_optional(p).await)?,
@@ -181,7 +214,7 @@ pub async fn local_by_username(db: &Db, username: &str) -> Result<Option<Account
 
 /// Finds an account by its ActivityPub id.
 pub async fn by_uri(db: &Db, uri: &str) -> Result<Option<AccountRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE uri = $1");
+    let sql = format!("SELECT {} FROM {FROM} WHERE a.uri = $1", columns());
     Ok(
         with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(uri).fetch_optional(p).await)?,
     )
@@ -192,7 +225,7 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = Select::new(format!("SELECT {COLUMNS} FROM accounts WHERE id IN "));
+    let mut q = Select::new(format!("SELECT {} FROM {FROM} WHERE a.id IN ", columns()));
     crate::push_id_list(&mut q, ids);
     q.fetch_all(db).await
 }
@@ -261,8 +294,9 @@ pub async fn update_profile(db: &Db, account_id: i64, u: &ProfileUpdate) -> Resu
 /// Finds an account by username and domain (`None` for local), case-insensitively.
 pub async fn by_acct(db: &Db, username: &str, domain: Option<&str>) -> Result<Option<AccountRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM accounts \
-         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = lower($2)"
+        "SELECT {} FROM {FROM} \
+         WHERE lower(a.username) = lower($1) AND COALESCE(lower(a.domain), '') = lower($2)",
+        columns()
     );
     Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(username)
@@ -297,21 +331,22 @@ pub async fn search_local(
     let pattern = format!("{}%", like_escape(&prefix.to_lowercase()));
     let rows = with_pool!(db, p => {
         let mut qb = sqlx::QueryBuilder::new(format!(
-            "SELECT {COLUMNS} FROM accounts WHERE domain IS NULL AND suspended_at IS NULL \
-             AND (lower(username) LIKE "
+            "SELECT {} FROM {FROM} WHERE a.domain IS NULL AND a.suspended_at IS NULL \
+             AND (lower(a.username) LIKE ",
+            columns()
         ));
         qb.push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR lower(display_name) LIKE ")
+            .push(" ESCAPE '\\' OR lower(a.display_name) LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\')");
         if let Some(follower) = followed_by {
-            qb.push(" AND id IN (SELECT target_account_id FROM follows WHERE account_id = ")
+            qb.push(" AND a.id IN (SELECT target_account_id FROM follows WHERE account_id = ")
                 .push_bind(follower)
                 .push(")");
         }
-        qb.push(" ORDER BY CASE WHEN lower(username) = lower(")
+        qb.push(" ORDER BY CASE WHEN lower(a.username) = lower(")
             .push_bind(prefix.to_owned())
-            .push(") THEN 0 ELSE 1 END, followers_count DESC, id LIMIT ")
+            .push(") THEN 0 ELSE 1 END, a.followers_count DESC, a.id LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
@@ -321,13 +356,22 @@ pub async fn search_local(
 }
 
 /// `(id, version)` of the given accounts: the version grows with every change to an
-/// account's row (a trigger bumps it, migration 0011), so a copy of the row or of
-/// what was rendered from it is current exactly when its version matches.
+/// account's row or to its counters, so a copy of the row or of what was rendered
+/// from it is current exactly when its version matches. It is the sum of the
+/// `version` of the `accounts` row (migration 0011) and that of its `account_stats`
+/// row (0012, none for an account that never posted): triggers bump each on every
+/// change to its row and neither ever goes down, so the sum changes whenever either
+/// row does.
 pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = Select::new("SELECT id, version FROM accounts WHERE id IN ");
+    // [`FROM`] written out, so that the page's SQL is not built again
+    // for every page.
+    let mut q = Select::new(
+        "SELECT a.id, a.version + COALESCE(st.version, 0) \
+         FROM accounts a LEFT JOIN account_stats st ON st.account_id = a.id WHERE a.id IN ",
+    );
     crate::push_id_list(&mut q, ids);
     q.fetch_all(db).await
 }

@@ -49,9 +49,10 @@ pub async fn usage(db: &Db, now: i64) -> Result<Usage> {
     let halfyear = now - 180 * DAY;
     let (users_total, active_month, active_halfyear): (i64, i64, i64) = with_pool!(db, p => sqlx::query_as(
         "SELECT COUNT(*), \
-           COALESCE(SUM(CASE WHEN COALESCE(u.last_sign_in_at, 0) >= $1 OR COALESCE(a.last_status_at, 0) >= $1 THEN 1 ELSE 0 END), 0), \
-           COALESCE(SUM(CASE WHEN COALESCE(u.last_sign_in_at, 0) >= $2 OR COALESCE(a.last_status_at, 0) >= $2 THEN 1 ELSE 0 END), 0) \
+           COALESCE(SUM(CASE WHEN COALESCE(u.last_sign_in_at, 0) >= $1 OR COALESCE(st.last_status_at, 0) >= $1 THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN COALESCE(u.last_sign_in_at, 0) >= $2 OR COALESCE(st.last_status_at, 0) >= $2 THEN 1 ELSE 0 END), 0) \
          FROM users u JOIN accounts a ON a.id = u.account_id \
+         LEFT JOIN account_stats st ON st.account_id = a.id \
          WHERE u.disabled_at IS NULL AND a.suspended_at IS NULL",
     )
     .bind(month)

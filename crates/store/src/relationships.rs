@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
-use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
+use crate::accounts::AccountRow;
 use crate::statuses::{StatusRow, COLUMNS as STATUS_COLUMNS};
 use crate::WritePool as _;
 use crate::{push_id_list, with_pool, Db, PageParams, Result};
@@ -700,9 +700,10 @@ async fn account_page(
     };
     let base = format!(
         "SELECT x.id AS cursor, {expires} AS expires_at, {} FROM {table} x \
-         JOIN accounts a ON a.id = x.{join_column} \
+         JOIN accounts a ON a.id = x.{join_column} {} \
          WHERE a.suspended_at IS NULL AND x.{owner_column} = ",
-        qualified(ACCOUNT_COLUMNS, "a")
+        crate::accounts::columns(),
+        crate::accounts::JOIN_STATS,
     );
     let rows = with_pool!(db, p => {
         let mut qb = QueryBuilder::new(base);
@@ -818,9 +819,10 @@ pub async fn familiar_followers(
     let base = format!(
         "SELECT f2.target_account_id AS target, {} FROM follows f1 \
          JOIN follows f2 ON f2.account_id = f1.target_account_id \
-         JOIN accounts a ON a.id = f2.account_id \
+         JOIN accounts a ON a.id = f2.account_id {} \
          WHERE a.suspended_at IS NULL AND a.hide_collections = FALSE AND f1.account_id = ",
-        qualified(ACCOUNT_COLUMNS, "a")
+        crate::accounts::columns(),
+        crate::accounts::JOIN_STATS,
     );
     let rows = with_pool!(db, p => {
         let mut qb = QueryBuilder::new(base);

@@ -49,11 +49,12 @@ pub async fn accounts(db: &Db, q: &AccountQuery) -> Result<Vec<AccountRow>> {
     let text = q.text.to_lowercase();
     let prefix = format!("{}%", like_escape(&text));
     let contains = format!("%{}%", like_escape(&text));
-    let columns = qualified(crate::accounts::COLUMNS, "a");
     let rows = with_pool!(db, p => {
         let mut qb = QueryBuilder::new(format!(
-            "SELECT {columns} FROM accounts a WHERE a.suspended_at IS NULL \
-             AND (lower(a.username) LIKE "
+            "SELECT {} FROM {} WHERE a.suspended_at IS NULL \
+             AND (lower(a.username) LIKE ",
+            crate::accounts::columns(),
+            crate::accounts::FROM,
         ));
         qb.push_bind(prefix.clone())
             .push(" ESCAPE '\\' OR lower(a.display_name) LIKE ")

@@ -6,7 +6,7 @@
 //! `reblogs_count`, `favourites_count`) runs in one transaction with the row it
 //! counts, so that counters never drift from the rows.
 
-use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
+use crate::accounts::AccountRow;
 use crate::statuses::{NewStatus, StatusRow, COLUMNS as STATUS_COLUMNS};
 use crate::WritePool as _;
 use crate::{with_pool, Db, PageParams, Result, StoreError};
@@ -52,8 +52,21 @@ pub struct Publish<'a> {
     pub counts_as_reply: bool,
 }
 
-const DECREMENT_STATUSES_COUNT: &str = "UPDATE accounts SET statuses_count = \
-    CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END WHERE id = $1";
+/// Counts a status out of its author's counters (`account_stats`, migration 0012). An
+/// author without a stats row has nothing to count out. The version is bumped here
+/// as well as by the trigger, so that SQLite's trigger (which only acts on an UPDATE
+/// that left the version alone) has nothing to do.
+const DECREMENT_STATUSES_COUNT: &str = "UPDATE account_stats SET statuses_count = \
+    CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END, version = version + 1 \
+    WHERE account_id = $1";
+
+/// Counts a new status in its author's counters: the first one inserts the
+/// account's stats row. Only this narrow row is written, never `accounts`, so that
+/// posting does not rewrite the account's wide row (see migration 0012).
+const INCREMENT_STATUSES_COUNT: &str = "INSERT INTO account_stats \
+    (account_id, statuses_count, last_status_at, version) VALUES ($1, 1, $2, 1) \
+    ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, \
+    last_status_at = $2, version = account_stats.version + 1";
 
 /// Inserts a reblog (`status.reblog_of_id` set): no mentions or tags, counted for
 /// its author like any status. A second reblog of the same status by the same
@@ -88,7 +101,9 @@ pub async fn publish_with(
     media: &[crate::remote::NewMedia],
     poll: Option<&crate::remote::RemotePoll>,
 ) -> Result<()> {
-    publish_all(db, p, media, poll, None, None).await
+    publish_all(db, p, media, poll, None, None)
+        .await
+        .map(|_| ())
 }
 
 /// Who may quote a new local status, and what it quotes (FEP-044f).
@@ -106,13 +121,53 @@ pub struct QuoteColumns<'a> {
 /// status exists) never sees it without its quote or its quote policy, and neither
 /// the job nor the feed rows can exist without the status (or the status without
 /// them).
+///
+/// The job is stored only when the post has someone to go to on another server (see
+/// [`outbox_job_insert`]); returns whether it was, so that the caller wakes the
+/// worker only then.
 pub async fn publish_local(
     db: &Db,
     p: &Publish<'_>,
     q: &QuoteColumns<'_>,
     outbox: &crate::jobs::NewJob,
-) -> Result<()> {
+) -> Result<bool> {
     publish_all(db, p, &[], None, Some(q), Some(outbox)).await
+}
+
+/// The INSERT that stores the job announcing a new local post ($1 to $7: the job's
+/// columns, $8: the status, $9: its author unless `direct`) only when someone on
+/// another server is to receive it: the outbox sends a post to the shared (or personal) inboxes of
+/// its author's remote followers (not for a direct message) and of the remote
+/// accounts it mentions, and to nobody else. Most posts on a small server have no
+/// such audience, and for them the job would be three writes (insert, claim,
+/// delete) and about ten queries in the worker only to find that out. The test is
+/// part of the INSERT, so it costs no round trip, and it runs in the post's
+/// transaction, so it sees the same followers the post's feed rows go to. A follower
+/// from another server who is accepted after this commit does not get the post, as
+/// would have been the case had the worker run at once.
+fn outbox_job_insert(direct: bool) -> &'static str {
+    const MENTIONED: &str = "EXISTS (SELECT 1 FROM mentions m \
+        JOIN accounts a ON a.id = m.account_id \
+        WHERE m.status_id = $8 AND a.domain IS NOT NULL)";
+    const FOLLOWED: &str = "EXISTS (SELECT 1 FROM follows f \
+        JOIN accounts a ON a.id = f.account_id \
+        WHERE f.target_account_id = $9 AND a.domain IS NOT NULL \
+        AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL)";
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let [mentioned, followed] = SQL.get_or_init(|| {
+        let insert = "INSERT INTO jobs \
+            (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
+            SELECT $1, $2, $3, $4, 0, $5, $6, $7 WHERE ";
+        [
+            format!("{insert}{MENTIONED}"),
+            format!("{insert}({MENTIONED} OR {FOLLOWED})"),
+        ]
+    });
+    if direct {
+        mentioned
+    } else {
+        followed
+    }
 }
 
 async fn publish_all(
@@ -122,36 +177,33 @@ async fn publish_all(
     poll: Option<&crate::remote::RemotePoll>,
     quote: Option<&QuoteColumns<'_>>,
     outbox: Option<&crate::jobs::NewJob>,
-) -> Result<()> {
+) -> Result<bool> {
     let s = p.status;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        crate::statuses::insert_with(&mut *tx, s).await?;
-        if let Some(job) = outbox {
-            crate::jobs::insert_with(&mut *tx, job).await?;
-        }
-        if let Some(q) = quote {
-            let (quoted, state, request) = match q.quote {
+        let values = quote.map(|q| {
+            let (quote_of_id, state, request_uri) = match q.quote {
                 Some((id, state, request)) => (Some(id), Some(state), request),
                 None => (None, None, None),
             };
-            sqlx::query(
-                "UPDATE statuses SET quote_policy = $2, quote_of_id = $3, quote_state = $4, \
-                 quote_request_uri = $5 WHERE id = $1",
-            )
-            .bind(s.id)
-            .bind(q.policy)
-            .bind(quoted)
-            .bind(state)
-            .bind(request)
-            .execute(&mut *tx)
-            .await?;
-            if let (Some(quoted), Some("accepted")) = (quoted, state) {
-                sqlx::query("UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
-                    .bind(quoted)
-                    .execute(&mut *tx)
-                    .await?;
+            crate::statuses::QuoteValues {
+                policy: q.policy,
+                quote_of_id,
+                state,
+                request_uri,
             }
+        });
+        crate::statuses::insert_with(&mut *tx, s, values.as_ref()).await?;
+        if let Some(crate::statuses::QuoteValues {
+            quote_of_id: Some(quoted),
+            state: Some("accepted"),
+            ..
+        }) = &values
+        {
+            sqlx::query("UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
+                .bind(*quoted)
+                .execute(&mut *tx)
+                .await?;
         }
         for m in p.mentions {
             sqlx::query(
@@ -204,30 +256,42 @@ async fn publish_all(
         if let Some(poll) = poll {
             crate::remote::insert_poll!(&mut *tx, s.id, poll, s.created_at);
         }
-        if outbox.is_some() {
+        let mut queued = false;
+        if let Some(job) = outbox {
+            // After the mentions, which it reads.
+            let direct = s.visibility == "direct";
+            let mut insert = sqlx::query(outbox_job_insert(direct))
+                .bind(job.id)
+                .bind(&job.queue)
+                .bind(&job.concurrency_key)
+                .bind(&job.payload)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(job.created_at)
+                .bind(s.id);
+            if !direct {
+                insert = insert.bind(s.account_id);
+            }
+            queued = insert.execute(&mut *tx).await?.rows_affected() > 0;
             // Last, since it reads the mentions inserted above.
             crate::timelines::fan_out_with(&mut *tx, s.id, s.account_id, &s.visibility)
                 .await?;
         }
-        // The author's counter last, just before the commit. Every post by one
-        // account updates that account's one row, and on PostgreSQL the row lock the
-        // UPDATE takes is held until the commit: concurrent posts by the same author
-        // queue on it one at a time. Taken earlier, the lock was also held across the
-        // feed fan-out and its foreign-key checks, which get slower as the account's
-        // row collects dead versions; taken here, it covers only this statement and
-        // the commit.
+        // The author's counters last, just before the commit. Every post by one
+        // account updates that account's one `account_stats` row, and on PostgreSQL
+        // the row lock the UPDATE takes is held until the commit: concurrent posts by
+        // the same author queue on it one at a time. Taken earlier, the lock would
+        // also be held across the feed fan-out; taken here, it covers only this
+        // statement and the commit.
         if p.counts_for_author {
-            sqlx::query(
-                "UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = $2 \
-                 WHERE id = $1",
-            )
+            sqlx::query(INCREMENT_STATUSES_COUNT)
             .bind(s.account_id)
             .bind(s.created_at)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok::<(), StoreError>(())
+        Ok::<bool, StoreError>(queued)
     })
 }
 
@@ -439,9 +503,10 @@ pub async fn soft_delete(
             .await?;
         }
         sqlx::query(
-            "UPDATE accounts SET statuses_count = \
-             CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END \
-             WHERE id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1 \
+            "UPDATE account_stats SET statuses_count = \
+             CASE WHEN statuses_count > 0 THEN statuses_count - 1 ELSE 0 END, \
+             version = version + 1 \
+             WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1 \
              AND deleted_at IS NULL AND visibility <> 'direct')",
         )
         .bind(status.id)
@@ -863,8 +928,10 @@ pub async fn account_by_handle(
     domain: &str,
 ) -> Result<Option<AccountRow>> {
     let sql = format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts \
-         WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = lower($2)"
+        "SELECT {} FROM {} \
+         WHERE lower(a.username) = lower($1) AND COALESCE(lower(a.domain), '') = lower($2)",
+        crate::accounts::columns(),
+        crate::accounts::FROM,
     );
     Ok(with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(username)

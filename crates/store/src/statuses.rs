@@ -97,9 +97,23 @@ pub struct NewStatus {
     pub created_at: i64,
 }
 
+/// The quote columns of a new local status (FEP-044f): who may quote it, and the
+/// status it quotes, the quote's state and the QuoteRequest's id.
+pub(crate) struct QuoteValues<'a> {
+    pub policy: &'a str,
+    pub quote_of_id: Option<i64>,
+    pub state: Option<&'a str>,
+    pub request_uri: Option<&'a str>,
+}
+
 /// Inserts one status row, on a pool or inside a caller's transaction
-/// (`status_actions::publish`, which adds mentions, tags and counters).
-pub(crate) async fn insert_with<'e, E, DB>(executor: E, s: &NewStatus) -> Result<()>
+/// (`status_actions::publish`, which adds mentions, tags and counters); a local post's
+/// quote columns go into the same INSERT.
+pub(crate) async fn insert_with<'e, E, DB>(
+    executor: E,
+    s: &NewStatus,
+    quote: Option<&QuoteValues<'_>>,
+) -> Result<()>
 where
     DB: sqlx::Database,
     E: sqlx::Executor<'e, Database = DB>,
@@ -110,42 +124,61 @@ where
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    sqlx::query(
-        "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
-         in_reply_to_uri, reblog_of_id, content, text, spoiler_text, sensitive, visibility, language, \
-         context_uri, local, application_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
-    )
-    .bind(s.id)
-    .bind(s.uri.clone())
-    .bind(s.url.clone())
-    .bind(s.account_id)
-    .bind(s.in_reply_to_id)
-    .bind(s.in_reply_to_account_id)
-    .bind(s.in_reply_to_uri.clone())
-    .bind(s.reblog_of_id)
-    .bind(s.content.clone())
-    .bind(s.text.clone())
-    .bind(s.spoiler_text.clone())
-    .bind(s.sensitive)
-    .bind(s.visibility.clone())
-    .bind(s.language.clone())
-    .bind(s.context_uri.clone())
-    .bind(s.local)
-    .bind(s.application_id)
-    .bind(s.created_at)
-    .execute(executor)
-    .await?;
+    const PLAIN: &str = "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+        in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, spoiler_text, \
+        sensitive, visibility, language, context_uri, local, application_id, created_at, \
+        updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)";
+    const QUOTED: &str = "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+        in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, spoiler_text, \
+        sensitive, visibility, language, context_uri, local, application_id, created_at, \
+        updated_at, quote_policy, quote_of_id, quote_state, quote_request_uri) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, \
+        $19, $20, $21, $22)";
+    let q = sqlx::query(if quote.is_some() { QUOTED } else { PLAIN })
+        .bind(s.id)
+        .bind(s.uri.clone())
+        .bind(s.url.clone())
+        .bind(s.account_id)
+        .bind(s.in_reply_to_id)
+        .bind(s.in_reply_to_account_id)
+        .bind(s.in_reply_to_uri.clone())
+        .bind(s.reblog_of_id)
+        .bind(s.content.clone())
+        .bind(s.text.clone())
+        .bind(s.spoiler_text.clone())
+        .bind(s.sensitive)
+        .bind(s.visibility.clone())
+        .bind(s.language.clone())
+        .bind(s.context_uri.clone())
+        .bind(s.local)
+        .bind(s.application_id)
+        .bind(s.created_at);
+    let q = match quote {
+        None => q,
+        Some(v) => q
+            .bind(v.policy.to_owned())
+            .bind(v.quote_of_id)
+            .bind(v.state.map(str::to_owned))
+            .bind(v.request_uri.map(str::to_owned)),
+    };
+    q.execute(executor).await?;
     Ok(())
 }
 
 pub async fn insert(db: &Db, s: &NewStatus) -> Result<()> {
-    with_pool!(db, p => insert_with(p, s).await)
+    with_pool!(db, p => insert_with(p, s, None).await)
 }
 
+/// One status, on the read path: on SQLite through a reader on this thread, without
+/// the hand-off to a writer connection's thread (posting reads the new status back,
+/// and the outbox worker reads the status of every job).
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<StatusRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM statuses WHERE id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, StatusRow>(&sql).bind(id).fetch_optional(p).await)?)
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| format!("SELECT {COLUMNS} FROM statuses WHERE id = "));
+    let mut q = Select::new(sql.as_str());
+    q.push_bind(id);
+    q.fetch_optional(db).await
 }
 
 /// Loads several statuses at once, in no particular order.

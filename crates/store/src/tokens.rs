@@ -195,9 +195,10 @@ pub async fn active_by_hash_with_user(db: &Db, token_hash: &str) -> Result<Optio
              FROM oauth_access_tokens t \
              LEFT JOIN users u ON u.id = t.user_id \
              LEFT JOIN accounts a ON a.id = u.account_id \
+             LEFT JOIN account_stats st ON st.account_id = a.id \
              WHERE t.token_hash = ",
             aliased(crate::users::COLUMNS, "u", "u_"),
-            aliased(crate::accounts::COLUMNS, "a", "a_"),
+            crate::accounts::columns_as("a_"),
         )
     });
     let mut q = crate::read::Select::new(select.as_str());

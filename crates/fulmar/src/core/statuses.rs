@@ -413,9 +413,10 @@ async fn create_with_id(
         created_at: now,
     };
     // The activity's job, the status and its home-feed rows commit together: no crash
-    // can lose the activity, and a post is one write transaction.
+    // can lose the activity, and a post is one write transaction. The job is stored
+    // only when the post has a remote audience (`publish_local`).
     let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
-    actions::publish_local(
+    let queued = actions::publish_local(
         db,
         &Publish {
             status: &status,
@@ -433,7 +434,9 @@ async fn create_with_id(
         &job,
     )
     .await?;
-    crate::worker::wake();
+    if queued {
+        crate::worker::wake();
+    }
     for m in &mentions {
         notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
     }

@@ -350,10 +350,6 @@ async fn run(shared: &Shared, job: JobRow) {
         other => Outcome::GiveUp(format!("unknown queue {other:?}")),
     };
     let now = now_ms();
-    let outcome_kind = match outcome {
-        Outcome::RetrySoon(_) => Kind::Soon,
-        _ => Kind::Later,
-    };
     let result = match outcome {
         Outcome::Done => {
             // Errors are logged by the completing task.
@@ -361,12 +357,8 @@ async fn run(shared: &Shared, job: JobRow) {
             Ok(())
         }
         Outcome::Handled => Ok(()),
-        Outcome::Retry(error) | Outcome::RetrySoon(error) => {
-            let at = if matches!(outcome_kind, Kind::Soon) {
-                now + 1000
-            } else {
-                now + shared.settings.backoff_ms(job.attempts)
-            };
+        Outcome::Retry(error) => {
+            let at = now + shared.settings.backoff_ms(job.attempts);
             match jobs::fail(db, job.id, at, &error, now).await {
                 Ok(true) => {
                     tracing::info!(
@@ -391,11 +383,6 @@ async fn run(shared: &Shared, job: JobRow) {
     }
 }
 
-enum Kind {
-    Soon,
-    Later,
-}
-
 /// What became of a job.
 pub(crate) enum Outcome {
     /// Finished: delete it.
@@ -404,8 +391,6 @@ pub(crate) enum Outcome {
     Handled,
     /// Try again later.
     Retry(String),
-    /// Try again in a second (a row not committed yet).
-    RetrySoon(String),
     /// Never try again.
     GiveUp(String),
 }

@@ -181,15 +181,6 @@ pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {
         Ok(e) => e,
         Err(e) => return Outcome::GiveUp(format!("bad payload: {e}")),
     };
-    if let Event::CreateStatus { status_id } = event {
-        // Queued just before the status is stored: it may not be committed yet.
-        match fulmar_store::statuses::by_id(&shared.app.db, status_id).await {
-            Ok(Some(_)) => {}
-            Ok(None) if job.attempts < 5 => return Outcome::RetrySoon("not stored yet".into()),
-            Ok(None) => return Outcome::GiveUp("the status was never stored".into()),
-            Err(e) => return Outcome::Retry(e.to_string()),
-        }
-    }
     let plan = match plan(shared, &event).await {
         Ok(Some(p)) => p,
         Ok(None) => return Outcome::Done,
@@ -270,17 +261,40 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
         Event::CreateStatus { status_id }
         | Event::UpdateStatus { status_id }
         | Event::DeleteStatus { status_id } => {
+            // A `CreateStatus` job is stored in its status's own transaction
+            // (`status_actions::publish_local`), so the status is there.
             let Some(status) = fulmar_store::statuses::by_id(db, *status_id).await? else {
                 return Ok(None);
             };
-            let Some(author) = account(db, status.account_id).await? else {
-                return Ok(None);
-            };
-            if !status.local || !author.is_local() || status.reblog_of_id.is_some() {
+            if !status.local || status.reblog_of_id.is_some() {
                 return Ok(None);
             }
             // Deleted before its Create or Update went out: only the Delete is sent.
             if status.deleted_at.is_some() && !matches!(event, Event::DeleteStatus { .. }) {
+                return Ok(None);
+            }
+            // The audience first: without anyone on another server to send it to,
+            // there is no activity to build.
+            let mut inboxes = BTreeSet::new();
+            let direct = status.visibility == "direct";
+            if !direct {
+                inboxes.extend(jobs::follower_inboxes(db, status.account_id).await?);
+            }
+            for (inbox, shared_inbox) in jobs::mentioned_inboxes(db, status.id).await? {
+                let chosen = if direct {
+                    inbox.or(shared_inbox)
+                } else {
+                    shared_inbox.or(inbox)
+                };
+                inboxes.extend(chosen);
+            }
+            if inboxes.is_empty() {
+                return Ok(None);
+            }
+            let Some(author) = account(db, status.account_id).await? else {
+                return Ok(None);
+            };
+            if !author.is_local() {
                 return Ok(None);
             }
             let mentions: Vec<ap::Mentioned> = jobs::mentioned_accounts(db, status.id)
@@ -312,19 +326,6 @@ async fn plan(shared: &Shared, event: &Event) -> anyhow::Result<Option<Plan>> {
             };
             if !matches!(event, Event::DeleteStatus { .. }) {
                 activity["@context"] = fulmar_federation::context::note();
-            }
-            let mut inboxes = BTreeSet::new();
-            let direct = status.visibility == "direct";
-            if !direct {
-                inboxes.extend(jobs::follower_inboxes(db, author.id).await?);
-            }
-            for (inbox, shared_inbox) in jobs::mentioned_inboxes(db, status.id).await? {
-                let chosen = if direct {
-                    inbox.or(shared_inbox)
-                } else {
-                    shared_inbox.or(inbox)
-                };
-                inboxes.extend(chosen);
             }
             Plan {
                 activity,

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_stats;
 mod accounts;
 mod admin_cli;
 mod authorized_fetch;
