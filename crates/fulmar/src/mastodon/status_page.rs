@@ -445,7 +445,15 @@ impl Writer<'_> {
         } else {
             match shown {
                 Some(q) if self.shown(q) => {
-                    self.status(out, q, None, Quote::Shallow);
+                    // `to_mastodon::statuses` puts the quoted status into a
+                    // `serde_json::Value`, whose objects sort their keys: the same
+                    // order is had by reading the status back into one.
+                    let mut inner = Vec::new();
+                    self.status(&mut inner, q, None, Quote::Shallow);
+                    match serde_json::from_slice::<Value>(&inner) {
+                        Ok(value) => write_value(out, &value),
+                        Err(_) => out.extend_from_slice(b"null"),
+                    }
                     stored
                 }
                 Some(_) => {
