@@ -72,7 +72,9 @@ pub enum Admin {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // Dropped when `main` returns, after the server has stopped: it writes out the
+    // log lines still queued, so that none is lost on shutdown.
+    let _log_writer = init_tracing();
     let config = match Config::load(&cli.settings) {
         Ok(c) => c,
         Err(e) => {
@@ -107,15 +109,32 @@ pub fn main() -> ExitCode {
 
 /// Logs go to standard error, so that commands like `admin token` keep standard
 /// output for their result. `RUST_LOG` overrides the default filter.
-fn init_tracing() {
+///
+/// Lines are written by a thread of their own (tracing-appender's non-blocking
+/// writer), not by the request that logs them: every request logs a line, and the
+/// `write` to a file or pipe was a system call on the request's path (see
+/// BENCHMARKS.md). That thread writes through a buffer that it flushes whenever its
+/// queue is empty, so that under load a batch of lines takes one `write`. It is not
+/// lossy: should the queue fill up, a request waits rather than a line being dropped.
+/// The queue holds 4,096 lines: its slots are allocated and touched up front (the
+/// crate's default of 128,000 made about 4 MB of the idle server's memory), and a
+/// burst that fills it only makes requests wait for the writer. The returned guard
+/// writes out what is still queued when it is dropped.
+fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(4096)
+        .thread_name("fulmar-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         // Colours only for a person at a terminal, not in log files or journals.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    guard
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

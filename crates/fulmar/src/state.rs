@@ -36,6 +36,9 @@ pub struct AppState {
     /// Rendered accounts, checked against their version on every use
     /// (`mastodon::account_cache`).
     pub accounts: crate::mastodon::account_cache::AccountCache,
+    /// The viewer-independent JSON of rendered statuses, checked against their
+    /// version on every use (`mastodon::status_cache`).
+    pub statuses: crate::mastodon::status_cache::StatusCache,
 }
 
 /// The instance actor's key pair, and the same private key parsed for signing.
@@ -80,6 +83,7 @@ impl App {
             instance,
             client,
             accounts: Default::default(),
+            statuses: Default::default(),
         })))
     }
 

@@ -36,6 +36,9 @@ pub struct StatusRow {
     pub quotes_count: i64,
     /// Who may quote this status, as stored: `public`, `followers` or `nobody`.
     pub quote_policy: String,
+    /// Increased by a trigger on every change to the row or to its media, mentions
+    /// and tags (migration 0013): what a rendered copy of the status is checked by.
+    pub version: i64,
 }
 
 crate::lite_row!(StatusRow {
@@ -66,14 +69,15 @@ crate::lite_row!(StatusRow {
     deleted_at,
     quote_state,
     quotes_count,
-    quote_policy
+    quote_policy,
+    version
 });
 
 pub(crate) const COLUMNS: &str =
     "id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id, \
     in_reply_to_uri, reblog_of_id, quote_of_id, content, text, spoiler_text, sensitive, visibility, \
     language, context_uri, local, application_id, poll_id, replies_count, reblogs_count, favourites_count, created_at, edited_at, \
-    deleted_at, quote_state, quotes_count, quote_policy";
+    deleted_at, quote_state, quotes_count, quote_policy, version";
 
 #[derive(Clone, Debug, Default)]
 pub struct NewStatus {
@@ -187,6 +191,17 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
         return Ok(Vec::new());
     }
     let mut q = Select::new(format!("SELECT {COLUMNS} FROM statuses WHERE id IN "));
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
+}
+
+/// `(id, version)` of those of the given statuses that exist, in no particular order
+/// (`mastodon::status_cache` checks its rendered statuses against them).
+pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Select::new("SELECT id, version FROM statuses WHERE id IN ");
     crate::push_id_list(&mut q, ids);
     q.fetch_all(db).await
 }

@@ -208,6 +208,7 @@ fn push_status_bounds(qb: &mut impl SqlBuilder, page: &PageParams) {
 fn home_query(
     qb: &mut impl SqlBuilder,
     prefix: &str,
+    columns: &str,
     account_id: i64,
     page: &PageParams,
     now: i64,
@@ -216,11 +217,10 @@ fn home_query(
     // The outer loop is the primary key of home_feed, walked in status_id order from
     // the cursor; statuses (and a reblog's original) are looked up by primary key.
     qb.push(format_args!(
-        "{prefix}SELECT {} FROM home_feed h \
+        "{prefix}SELECT {columns} FROM home_feed h \
          JOIN statuses s ON s.id = h.status_id \
          LEFT JOIN statuses o ON o.id = s.reblog_of_id \
-         WHERE h.account_id = ",
-        status_columns()
+         WHERE h.account_id = "
     ));
     qb.push_bind_int(account_id);
     qb.push(" AND s.deleted_at IS NULL AND (s.reblog_of_id IS NULL OR o.deleted_at IS NULL)");
@@ -244,7 +244,65 @@ pub async fn home(db: &Db, account_id: i64, page: &PageParams) -> Result<Vec<Sta
     check.push(" LIMIT 1");
     let excludes = check.fetch_optional::<(i64,)>(db).await?.is_some();
     let mut q = Select::default();
-    home_query(&mut q, "", account_id, page, now_ms(), excludes);
+    home_query(
+        &mut q,
+        "",
+        status_columns(),
+        account_id,
+        page,
+        now_ms(),
+        excludes,
+    );
+    let rows = q.fetch_all(db).await?;
+    Ok(page.finish(rows))
+}
+
+/// A status of a page as its id and version (see [`home_versions`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageEntry {
+    pub id: i64,
+    pub version: i64,
+}
+
+impl crate::read::FromLiteRow for PageEntry {
+    fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+        Ok(PageEntry {
+            id: row.get(0)?,
+            version: row.get(1)?,
+        })
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for PageEntry {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> std::result::Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(PageEntry {
+            id: row.try_get(0)?,
+            version: row.try_get(1)?,
+        })
+    }
+}
+
+/// The same page as [`home`], as the statuses' ids and versions only: a page whose
+/// statuses are already rendered in memory (`mastodon::status_cache`) needs no more,
+/// and reading two columns instead of the row's 29 is most of the page query's time.
+pub async fn home_versions(db: &Db, account_id: i64, page: &PageParams) -> Result<Vec<PageEntry>> {
+    let mut check = Select::new("SELECT account_id FROM blocks WHERE account_id = ");
+    check.push_bind(account_id);
+    check.push(" UNION ALL SELECT account_id FROM mutes WHERE account_id = ");
+    check.push_bind(account_id);
+    check.push(" LIMIT 1");
+    let excludes = check.fetch_optional::<(i64,)>(db).await?.is_some();
+    let mut q = Select::default();
+    home_query(
+        &mut q,
+        "",
+        "s.id, s.version",
+        account_id,
+        page,
+        now_ms(),
+        excludes,
+    );
     let rows = q.fetch_all(db).await?;
     Ok(page.finish(rows))
 }
@@ -537,7 +595,7 @@ mod tests {
             // With and without the block and mute filters (a reader with none).
             for excludes in [true, false] {
                 let mut qb = QueryBuilder::new("");
-                home_query(&mut qb, EXPLAIN, 1, &page, 0, excludes);
+                home_query(&mut qb, EXPLAIN, status_columns(), 1, &page, 0, excludes);
                 let plan = plan(&db, qb).await;
                 assert!(
                     plan.contains("SEARCH h USING PRIMARY KEY")

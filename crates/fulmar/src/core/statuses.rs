@@ -1184,6 +1184,7 @@ mod tests {
             quote_state: None,
             quotes_count: 0,
             quote_policy: "public".into(),
+            version: 0,
         }
     }
 

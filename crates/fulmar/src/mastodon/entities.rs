@@ -111,6 +111,20 @@ impl SharedAccount {
     }
 }
 
+impl SharedAccount {
+    /// Appends the account's JSON, as serializing it would write it.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.0.json {
+            Some(json) => out.extend_from_slice(json.get().as_bytes()),
+            None => {
+                if serde_json::to_writer(&mut *out, &self.0.entity).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+    }
+}
+
 impl std::ops::Deref for SharedAccount {
     type Target = Account;
 

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::entities::{
-    Account, Application, Field, MediaAttachment, Mention, Poll, PollOption, Source, Status, Tag,
+    Account, Application, Field, MediaAttachment, Mention, Poll, PollOption, SharedAccount, Source,
+    Status, Tag,
 };
 use crate::core::time::rfc3339_ms;
 use crate::core::urls::Urls;
@@ -291,64 +292,31 @@ pub async fn statuses(
 
     let convert = |row: &StatusRow| -> Option<Status> {
         let author = accounts.get(&row.account_id)?;
-        let (uri, url) = if row.local && row.reblog_of_id.is_some() {
-            // A reblog is an Announce activity; Mastodon gives its activity URL.
-            let activity = format!("{}/activity", app.urls.status(&author.username, row.id));
-            (activity.clone(), Some(activity))
-        } else if row.local {
-            (
-                app.urls.status(&author.username, row.id),
-                Some(app.urls.status_page(&author.username, row.id)),
-            )
-        } else {
-            (
-                row.uri.clone(),
-                row.url.clone().or_else(|| Some(row.uri.clone())),
-            )
-        };
+        let mut entity = base_status(
+            &app.urls,
+            row,
+            author,
+            media_by.get(&row.id).cloned().unwrap_or_default(),
+            mentions_by.get(&row.id).cloned().unwrap_or_default(),
+            tags_by.get(&row.id).cloned().unwrap_or_default(),
+        );
         let flag =
             |set: fn(&fulmar_store::statuses::ViewerFlags) -> &std::collections::HashSet<i64>| {
                 flags.as_ref().map(|f| set(f).contains(&row.id))
             };
-        Some(Status {
-            id: row.id.to_string(),
-            uri,
-            url,
-            created_at: rfc3339_ms(row.created_at),
-            account: author.clone(),
-            content: row.content.clone(),
-            visibility: row.visibility.clone(),
-            sensitive: row.sensitive,
-            spoiler_text: row.spoiler_text.clone(),
-            media_attachments: media_by.get(&row.id).cloned().unwrap_or_default(),
-            application: row
-                .application_id
-                .filter(|_| viewer == Some(row.account_id))
-                .and_then(|id| applications.get(&id).cloned()),
-            mentions: mentions_by.get(&row.id).cloned().unwrap_or_default(),
-            tags: tags_by.get(&row.id).cloned().unwrap_or_default(),
-            emojis: Vec::new(),
-            reblogs_count: row.reblogs_count,
-            favourites_count: row.favourites_count,
-            replies_count: row.replies_count,
-            quotes_count: row.quotes_count,
-            in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
-            in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
-            reblog: None,
-            poll: row.poll_id.and_then(|id| polls.get(&id).cloned()),
-            card: None,
-            language: row.language.clone(),
-            text: None,
-            edited_at: row.edited_at.map(rfc3339_ms),
-            quote: None,
-            quote_approval: Some(approval(row)),
-            favourited: flag(|f| &f.favourited),
-            reblogged: flag(|f| &f.reblogged),
-            muted: flags.as_ref().map(|_| false),
-            bookmarked: flag(|f| &f.bookmarked),
-            pinned: flag(|f| &f.pinned),
-            filtered: flags.as_ref().map(|_| Vec::new()),
-        })
+        entity.application = row
+            .application_id
+            .filter(|_| viewer == Some(row.account_id))
+            .and_then(|id| applications.get(&id).cloned());
+        entity.poll = row.poll_id.and_then(|id| polls.get(&id).cloned());
+        entity.quote_approval = Some(approval(row));
+        entity.favourited = flag(|f| &f.favourited);
+        entity.reblogged = flag(|f| &f.reblogged);
+        entity.muted = flags.as_ref().map(|_| false);
+        entity.bookmarked = flag(|f| &f.bookmarked);
+        entity.pinned = flag(|f| &f.pinned);
+        entity.filtered = flags.as_ref().map(|_| Vec::new());
+        Some(entity)
     };
 
     let quote_state = |row: &StatusRow| -> String {
@@ -403,6 +371,70 @@ pub async fn statuses(
         out.push(entity);
     }
     Ok(out)
+}
+
+/// The viewer-independent fields of a status (what `status_cache` keeps), with
+/// the fields that depend on the viewer or change on their own (`application`,
+/// `reblog`, `poll`, `quote`, `quote_approval` and the viewer's flags) left empty.
+pub fn base_status(
+    urls: &Urls,
+    row: &StatusRow,
+    author: &SharedAccount,
+    media_attachments: Vec<MediaAttachment>,
+    mentions: Vec<Mention>,
+    tags: Vec<Tag>,
+) -> Status {
+    let (uri, url) = if row.local && row.reblog_of_id.is_some() {
+        // A reblog is an Announce activity; Mastodon gives its activity URL.
+        let activity = format!("{}/activity", urls.status(&author.username, row.id));
+        (activity.clone(), Some(activity))
+    } else if row.local {
+        (
+            urls.status(&author.username, row.id),
+            Some(urls.status_page(&author.username, row.id)),
+        )
+    } else {
+        (
+            row.uri.clone(),
+            row.url.clone().or_else(|| Some(row.uri.clone())),
+        )
+    };
+    Status {
+        id: row.id.to_string(),
+        uri,
+        url,
+        created_at: rfc3339_ms(row.created_at),
+        account: author.clone(),
+        content: row.content.clone(),
+        visibility: row.visibility.clone(),
+        sensitive: row.sensitive,
+        spoiler_text: row.spoiler_text.clone(),
+        media_attachments,
+        application: None,
+        mentions,
+        tags,
+        emojis: Vec::new(),
+        reblogs_count: row.reblogs_count,
+        favourites_count: row.favourites_count,
+        replies_count: row.replies_count,
+        quotes_count: row.quotes_count,
+        in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
+        in_reply_to_account_id: row.in_reply_to_account_id.map(|i| i.to_string()),
+        reblog: None,
+        poll: None,
+        card: None,
+        language: row.language.clone(),
+        text: None,
+        edited_at: row.edited_at.map(rfc3339_ms),
+        quote: None,
+        quote_approval: None,
+        favourited: None,
+        reblogged: None,
+        muted: None,
+        bookmarked: None,
+        pinned: None,
+        filtered: None,
+    }
 }
 
 /// A stored media attachment as the MediaAttachment entity. Fulmar neither copies nor

@@ -25,6 +25,7 @@ mod receive_objects;
 mod receive_social;
 mod remote_media;
 mod search;
+mod status_cache;
 mod statuses;
 mod threads;
 mod timelines;

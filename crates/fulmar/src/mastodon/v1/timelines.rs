@@ -19,7 +19,7 @@ use crate::mastodon::auth::{Auth, MaybeAuth};
 use crate::mastodon::entities::Status;
 use crate::mastodon::pagination::{link_header, PageQuery, STATUSES};
 use crate::mastodon::params::{flex, Params};
-use crate::mastodon::{to_mastodon, JsonList};
+use crate::mastodon::{status_page, RawJson};
 use crate::state::App;
 
 pub fn routes() -> Router<App> {
@@ -69,32 +69,51 @@ async fn page_response(
     page: &PageParams,
     rows: Vec<StatusRow>,
     viewer: Option<i64>,
-) -> ApiResult<(HeaderMap, JsonList<Status>)> {
+) -> ApiResult<(HeaderMap, RawJson)> {
+    let entries: Vec<(i64, i64)> = rows.iter().map(|r| (r.id, r.version)).collect();
+    page_json(app, uri, page, &entries, rows, viewer).await
+}
+
+/// [`page_response`] for a page known by its statuses' ids and versions (and those
+/// of its rows already read, `known`): the statuses come from the status cache and
+/// only those not kept at that version are read and rendered (`status_page`).
+async fn page_json(
+    app: &App,
+    uri: &Uri,
+    page: &PageParams,
+    entries: &[(i64, i64)],
+    known: Vec<StatusRow>,
+    viewer: Option<i64>,
+) -> ApiResult<(HeaderMap, RawJson)> {
     let headers = link_header(
         app,
         uri,
         page,
-        rows.len(),
-        rows.first().map(|r| r.id),
-        rows.last().map(|r| r.id),
+        entries.len(),
+        entries.first().map(|r| r.0),
+        entries.last().map(|r| r.0),
     );
-    let statuses = to_mastodon::statuses(app, &rows, viewer).await?;
-    Ok((headers, JsonList(statuses)))
+    let body = status_page::statuses_json(app, entries, known, viewer).await?;
+    Ok((headers, RawJson(body)))
 }
 
 /// `GET /api/v1/timelines/home`: the reader's own statuses and those of the accounts
-/// they follow, newest first.
+/// they follow, newest first. The page query reads only ids and versions.
 async fn home(
     auth: Auth,
     State(app): State<App>,
     uri: Uri,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, JsonList<Status>)> {
+) -> ApiResult<(HeaderMap, RawJson)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
-    let rows = fulmar_store::timelines::home(&app.db, viewer, &page).await?;
-    page_response(&app, &uri, &page, rows, Some(viewer)).await
+    let entries: Vec<(i64, i64)> = fulmar_store::timelines::home_versions(&app.db, viewer, &page)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.version))
+        .collect();
+    page_json(&app, &uri, &page, &entries, Vec::new(), Some(viewer)).await
 }
 
 /// `GET /api/v1/timelines/public`: public statuses, all or only `local` or `remote`
@@ -104,7 +123,7 @@ async fn public(
     State(app): State<App>,
     uri: Uri,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, JsonList<Status>)> {
+) -> ApiResult<(HeaderMap, RawJson)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
@@ -125,7 +144,7 @@ async fn tag(
     uri: Uri,
     Path(hashtag): Path<String>,
     Params(params): Params<TimelineParams>,
-) -> ApiResult<(HeaderMap, JsonList<Status>)> {
+) -> ApiResult<(HeaderMap, RawJson)> {
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
