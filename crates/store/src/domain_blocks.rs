@@ -11,6 +11,8 @@
 //! accounts it suspended from accounts suspended for another reason, without a column
 //! of its own.
 
+use std::collections::HashSet;
+
 use sqlx::QueryBuilder;
 
 use crate::WritePool as _;
@@ -97,6 +99,32 @@ pub async fn is_blocked(db: &Db, host: &str) -> Result<bool> {
         let n: i64 = qb.build_query_scalar().fetch_one(p).await?;
         Ok(n > 0)
     })
+}
+
+/// Which of `hosts` are blocked ([`is_blocked`] for many hosts in one query).
+pub async fn blocked_among(db: &Db, hosts: &[String]) -> Result<HashSet<String>> {
+    let mut names: Vec<String> = hosts.iter().flat_map(|h| candidates(h)).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let blocked: HashSet<String> = with_pool!(db, p => {
+        let mut qb = QueryBuilder::new("SELECT domain FROM domain_blocks WHERE domain IN (");
+        let mut sep = qb.separated(", ");
+        for n in &names {
+            sep.push_bind(n.clone());
+        }
+        qb.push(")");
+        qb.build_query_scalar::<String>().fetch_all(p).await
+    })?
+    .into_iter()
+    .collect();
+    Ok(hosts
+        .iter()
+        .filter(|h| candidates(h).iter().any(|n| blocked.contains(n)))
+        .cloned()
+        .collect())
 }
 
 /// Every block, oldest first.

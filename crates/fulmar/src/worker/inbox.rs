@@ -1,13 +1,14 @@
 //! The `inbox` queue: activities that arrived, verified and stored by
 //! `activitypub::inbox`, processed by `activitypub::receive`.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use fulmar_store::jobs::{self, JobRow, NewJob};
 use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use super::{Outcome, Shared};
 use crate::activitypub::receive::{self, ReceiveError};
@@ -121,6 +122,45 @@ async fn commit_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
             // is stored all the same.
             let _ = done.send(result);
         }
+    }
+}
+
+/// Runs the inbox jobs of one claim: the plain `Create`s among them in one batch
+/// (`receive::batch`), every other job (and any the batch left out, or all of them
+/// when the batch failed) on its own, at once and concurrently, as other queues' jobs
+/// run. Each job keeps its slot of the worker's budget until it is finished.
+pub(crate) async fn run_batch(shared: Arc<Shared>, jobs: Vec<(JobRow, OwnedSemaphorePermit)>) {
+    let payloads: Vec<(i64, InboxJob)> = jobs
+        .iter()
+        .filter_map(|(job, _)| {
+            serde_json::from_str::<InboxJob>(&job.payload)
+                .ok()
+                .map(|p| (job.id, p))
+        })
+        .collect();
+    let done = match receive::batch::store_plain_creates(&shared.app, &payloads).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(
+                "storing {} received activities at once: {e}; processing them one by one",
+                payloads.len()
+            );
+            HashSet::new()
+        }
+    };
+    if !done.is_empty() {
+        // Their rows were deleted with the statuses they stored.
+        tracing::debug!(jobs = done.len(), "stored a batch of received statuses");
+    }
+    for (job, permit) in jobs {
+        if done.contains(&job.id) {
+            continue;
+        }
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            super::run(&shared, job).await;
+            drop(permit);
+        });
     }
 }
 

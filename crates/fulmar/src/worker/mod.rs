@@ -321,6 +321,9 @@ async fn poll(
             continue;
         }
         let mut first = Some(first);
+        // The inbox jobs of a claim go together to `inbox::run_batch`, which stores
+        // the plain `Create`s among them in one transaction and runs the rest as here.
+        let mut received = Vec::new();
         for job in claimed {
             let permit = match first.take() {
                 Some(p) => p,
@@ -329,17 +332,24 @@ async fn poll(
                     Err(_) => return,
                 },
             };
+            if job.queue == inbox::QUEUE {
+                received.push((job, permit));
+                continue;
+            }
             let shared = shared.clone();
             tokio::spawn(async move {
                 run(&shared, job).await;
                 drop(permit);
             });
         }
+        if !received.is_empty() {
+            tokio::spawn(inbox::run_batch(shared.clone(), received));
+        }
     }
 }
 
 /// Runs one job and records the outcome.
-async fn run(shared: &Shared, job: JobRow) {
+pub(crate) async fn run(shared: &Shared, job: JobRow) {
     let db = &shared.app.db;
     let outcome = match job.queue.as_str() {
         outbox::QUEUE => outbox::run(shared, &job).await,
