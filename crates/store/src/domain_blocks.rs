@@ -15,6 +15,8 @@ use std::collections::HashSet;
 
 use sqlx::QueryBuilder;
 
+use crate::inbound::push_text_list;
+use crate::read::Select;
 use crate::WritePool as _;
 use crate::{push_id_list, with_pool, Db, Result};
 
@@ -89,16 +91,12 @@ pub async fn is_blocked(db: &Db, host: &str) -> Result<bool> {
     if names.is_empty() {
         return Ok(false);
     }
-    with_pool!(db, p => {
-        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM domain_blocks WHERE domain IN (");
-        let mut sep = qb.separated(", ");
-        for n in &names {
-            sep.push_bind(n.clone());
-        }
-        qb.push(")");
-        let n: i64 = qb.build_query_scalar().fetch_one(p).await?;
-        Ok(n > 0)
-    })
+    // Asked for every delivery to an inbox: through the read path (on SQLite, rusqlite
+    // on the caller's thread) rather than a hand-off to the driver's thread and back.
+    let mut q = Select::new("SELECT COUNT(*) FROM domain_blocks WHERE domain IN ");
+    push_text_list(&mut q, &names);
+    let n: Vec<(i64,)> = q.fetch_all(db).await?;
+    Ok(n.first().is_some_and(|(n,)| *n > 0))
 }
 
 /// Which of `hosts` are blocked ([`is_blocked`] for many hosts in one query).
@@ -109,17 +107,14 @@ pub async fn blocked_among(db: &Db, hosts: &[String]) -> Result<HashSet<String>>
     if names.is_empty() {
         return Ok(HashSet::new());
     }
-    let blocked: HashSet<String> = with_pool!(db, p => {
-        let mut qb = QueryBuilder::new("SELECT domain FROM domain_blocks WHERE domain IN (");
-        let mut sep = qb.separated(", ");
-        for n in &names {
-            sep.push_bind(n.clone());
-        }
-        qb.push(")");
-        qb.build_query_scalar::<String>().fetch_all(p).await
-    })?
-    .into_iter()
-    .collect();
+    let mut q = Select::new("SELECT domain FROM domain_blocks WHERE domain IN ");
+    push_text_list(&mut q, &names);
+    let blocked: HashSet<String> = q
+        .fetch_all::<(String,)>(db)
+        .await?
+        .into_iter()
+        .map(|(d,)| d)
+        .collect();
     Ok(hosts
         .iter()
         .filter(|h| candidates(h).iter().any(|n| blocked.contains(n)))

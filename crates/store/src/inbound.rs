@@ -19,7 +19,8 @@ use crate::{with_pool, Db, Result, WritePool};
 /// database's limit on parameters).
 const ROWS_PER_STATEMENT: usize = 200;
 
-fn push_text_list(q: &mut Select, values: &[String]) {
+/// Appends `(v1, v2, …)` with each value bound, for `IN`.
+pub(crate) fn push_text_list(q: &mut Select, values: &[String]) {
     q.push("(");
     for (i, v) in values.iter().enumerate() {
         if i > 0 {

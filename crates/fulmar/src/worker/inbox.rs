@@ -127,12 +127,17 @@ async fn commit_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
 
 /// Runs the inbox jobs of one claim: the plain `Create`s among them in one batch
 /// (`receive::batch`), every other job (and any the batch left out, or all of them
-/// when the batch failed) on its own, at once and concurrently, as other queues' jobs
-/// run. Each job keeps its slot of the worker's budget until it is finished.
-pub(crate) async fn run_batch(shared: Arc<Shared>, jobs: Vec<(JobRow, OwnedSemaphorePermit)>) {
+/// when the batch failed) on its own, concurrently, as other queues' jobs run. The
+/// batch holds `permit`, its one slot of the worker's budget, until every job of it
+/// is finished (so that stopping the worker waits for them).
+pub(crate) async fn run_batch(
+    shared: Arc<Shared>,
+    jobs: Vec<JobRow>,
+    permit: OwnedSemaphorePermit,
+) {
     let payloads: Vec<(i64, InboxJob)> = jobs
         .iter()
-        .filter_map(|(job, _)| {
+        .filter_map(|job| {
             serde_json::from_str::<InboxJob>(&job.payload)
                 .ok()
                 .map(|p| (job.id, p))
@@ -148,20 +153,19 @@ pub(crate) async fn run_batch(shared: Arc<Shared>, jobs: Vec<(JobRow, OwnedSemap
             HashSet::new()
         }
     };
-    if !done.is_empty() {
-        // Their rows were deleted with the statuses they stored.
-        tracing::debug!(jobs = done.len(), "stored a batch of received statuses");
+    // The jobs stored by the batch were deleted with their statuses.
+    let rest: Vec<_> = jobs
+        .into_iter()
+        .filter(|job| !done.contains(&job.id))
+        .map(|job| {
+            let shared = shared.clone();
+            tokio::spawn(async move { super::run(&shared, job).await })
+        })
+        .collect();
+    for task in rest {
+        let _ = task.await;
     }
-    for (job, permit) in jobs {
-        if done.contains(&job.id) {
-            continue;
-        }
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            super::run(&shared, job).await;
-            drop(permit);
-        });
-    }
+    drop(permit);
 }
 
 pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {

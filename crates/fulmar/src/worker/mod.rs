@@ -322,8 +322,17 @@ async fn poll(
         }
         let mut first = Some(first);
         // The inbox jobs of a claim go together to `inbox::run_batch`, which stores
-        // the plain `Create`s among them in one transaction and runs the rest as here.
-        let mut received = Vec::new();
+        // the plain `Create`s among them in one transaction and runs the rest at once.
+        // The batch holds one slot of the budget: taking one per job while the other
+        // poller also waited for slots could leave both waiting for each other.
+        let (received, claimed): (Vec<JobRow>, Vec<JobRow>) = claimed
+            .into_iter()
+            .partition(|job| job.queue == inbox::QUEUE);
+        if !received.is_empty() {
+            if let Some(permit) = first.take() {
+                tokio::spawn(inbox::run_batch(shared.clone(), received, permit));
+            }
+        }
         for job in claimed {
             let permit = match first.take() {
                 Some(p) => p,
@@ -332,18 +341,11 @@ async fn poll(
                     Err(_) => return,
                 },
             };
-            if job.queue == inbox::QUEUE {
-                received.push((job, permit));
-                continue;
-            }
             let shared = shared.clone();
             tokio::spawn(async move {
                 run(&shared, job).await;
                 drop(permit);
             });
-        }
-        if !received.is_empty() {
-            tokio::spawn(inbox::run_batch(shared.clone(), received));
         }
     }
 }
