@@ -11,8 +11,12 @@
 //! accounts it suspended from accounts suspended for another reason, without a column
 //! of its own.
 
+use std::collections::HashSet;
+
 use sqlx::QueryBuilder;
 
+use crate::inbound::push_text_list;
+use crate::read::Select;
 use crate::WritePool as _;
 use crate::{push_id_list, with_pool, Db, Result};
 
@@ -87,16 +91,35 @@ pub async fn is_blocked(db: &Db, host: &str) -> Result<bool> {
     if names.is_empty() {
         return Ok(false);
     }
-    with_pool!(db, p => {
-        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM domain_blocks WHERE domain IN (");
-        let mut sep = qb.separated(", ");
-        for n in &names {
-            sep.push_bind(n.clone());
-        }
-        qb.push(")");
-        let n: i64 = qb.build_query_scalar().fetch_one(p).await?;
-        Ok(n > 0)
-    })
+    // Asked for every delivery to an inbox: through the read path (on SQLite, rusqlite
+    // on the caller's thread) rather than a hand-off to the driver's thread and back.
+    let mut q = Select::new("SELECT COUNT(*) FROM domain_blocks WHERE domain IN ");
+    push_text_list(&mut q, &names);
+    let n: Vec<(i64,)> = q.fetch_all(db).await?;
+    Ok(n.first().is_some_and(|(n,)| *n > 0))
+}
+
+/// Which of `hosts` are blocked ([`is_blocked`] for many hosts in one query).
+pub async fn blocked_among(db: &Db, hosts: &[String]) -> Result<HashSet<String>> {
+    let mut names: Vec<String> = hosts.iter().flat_map(|h| candidates(h)).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut q = Select::new("SELECT domain FROM domain_blocks WHERE domain IN ");
+    push_text_list(&mut q, &names);
+    let blocked: HashSet<String> = q
+        .fetch_all::<(String,)>(db)
+        .await?
+        .into_iter()
+        .map(|(d,)| d)
+        .collect();
+    Ok(hosts
+        .iter()
+        .filter(|h| candidates(h).iter().any(|n| blocked.contains(n)))
+        .cloned()
+        .collect())
 }
 
 /// Every block, oldest first.

@@ -25,6 +25,7 @@ pub mod backfill;
 pub mod collections;
 pub mod domain_blocks;
 pub mod follows;
+pub mod inbound;
 pub mod instance;
 pub mod jobs;
 pub mod keys;

@@ -284,6 +284,62 @@ pub fn visibility_of(obj: &RemoteObject, author: &AccountRow) -> &'static str {
     ap::visibility(obj, author.followers_url.as_deref())
 }
 
+/// The status row of a remote object by `author`, replying to `parent` (when known),
+/// with an id drawn for its publication time. Shared by [`store_remote_object`] and
+/// the inbox's batches of plain `Create`s (`activitypub::receive::batch`), so that a
+/// status is the same row whichever way it arrived.
+pub fn new_status(doc: &ObjectDoc, author: &AccountRow, parent: Option<&StatusRow>) -> NewStatus {
+    let obj = &doc.obj;
+    let published = obj
+        .published
+        .as_deref()
+        .and_then(resolve::parse_time)
+        // A date in the future would pin the status to the top of every timeline.
+        .map(|t| t.min(now_ms()))
+        .unwrap_or_else(now_ms);
+    let (content, spoiler_text, sensitive) = shown(doc);
+    NewStatus {
+        id: id_at(published),
+        uri: obj.id.clone(),
+        url: obj.url.clone(),
+        account_id: author.id,
+        in_reply_to_id: parent.map(|p| p.id),
+        in_reply_to_account_id: parent.map(|p| p.account_id),
+        in_reply_to_uri: obj.in_reply_to.clone(),
+        reblog_of_id: None,
+        content,
+        text: None,
+        spoiler_text,
+        sensitive,
+        visibility: visibility_of(obj, author).to_owned(),
+        language: language_of(doc),
+        context_uri: obj
+            .context
+            .clone()
+            .or(obj.conversation.clone())
+            .or_else(|| parent.and_then(|p| p.context_uri.clone())),
+        local: false,
+        application_id: None,
+        created_at: published,
+    }
+}
+
+/// Whether storing an object needs nothing but its status row (and its author's
+/// counter and the feeds): a `Note` that replies to nothing and has no mentions,
+/// hashtags, attachments, poll or quote. [`store_remote_object`] would add no other
+/// row for it, which is what lets the inbox store a batch of them in one transaction.
+pub fn is_plain_note(doc: &ObjectDoc) -> bool {
+    let obj = &doc.obj;
+    obj.kind == "Note"
+        && obj.in_reply_to.is_none()
+        && obj.mentions.is_empty()
+        && obj.hashtags.is_empty()
+        && obj.attachments.is_empty()
+        && obj.quote.is_none()
+        && obj.quote_authorization.is_none()
+        && doc.poll.is_none()
+}
+
 /// Stores a remote object as a status by `author`, with its mentions, hashtags, title,
 /// media and poll. Returns the stored row and whether it is new; an object stored already
 /// (by URI) is returned as it is. Nobody is notified here and no feed is touched: that
@@ -298,42 +354,12 @@ pub async fn store_remote_object(
         return Ok((row, false));
     }
     let visibility = visibility_of(obj, author);
-    let published = obj
-        .published
-        .as_deref()
-        .and_then(resolve::parse_time)
-        // A date in the future would pin the status to the top of every timeline.
-        .map(|t| t.min(now_ms()))
-        .unwrap_or_else(now_ms);
     let parent = match obj.in_reply_to.as_deref() {
         Some(uri) => known_status(app, uri).await?,
         None => None,
     };
-    let (content, spoiler_text, sensitive) = shown(doc);
-    let mut new = NewStatus {
-        id: id_at(published),
-        uri: obj.id.clone(),
-        url: obj.url.clone(),
-        account_id: author.id,
-        in_reply_to_id: parent.as_ref().map(|p| p.id),
-        in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
-        in_reply_to_uri: obj.in_reply_to.clone(),
-        reblog_of_id: None,
-        content,
-        text: None,
-        spoiler_text,
-        sensitive,
-        visibility: visibility.to_owned(),
-        language: language_of(doc),
-        context_uri: obj
-            .context
-            .clone()
-            .or(obj.conversation.clone())
-            .or_else(|| parent.as_ref().and_then(|p| p.context_uri.clone())),
-        local: false,
-        application_id: None,
-        created_at: published,
-    };
+    let mut new = new_status(doc, author, parent.as_ref());
+    let published = new.created_at;
     let mentions: Vec<NewMention> = mentioned_accounts(app, obj)
         .await?
         .into_iter()

@@ -1,13 +1,14 @@
 //! The `inbox` queue: activities that arrived, verified and stored by
 //! `activitypub::inbox`, processed by `activitypub::receive`.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use fulmar_store::jobs::{self, JobRow, NewJob};
 use fulmar_store::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use super::{Outcome, Shared};
 use crate::activitypub::receive::{self, ReceiveError};
@@ -122,6 +123,49 @@ async fn commit_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
             let _ = done.send(result);
         }
     }
+}
+
+/// Runs the inbox jobs of one claim: the plain `Create`s among them in one batch
+/// (`receive::batch`), every other job (and any the batch left out, or all of them
+/// when the batch failed) on its own, concurrently, as other queues' jobs run. The
+/// batch holds `permit`, its one slot of the worker's budget, until every job of it
+/// is finished (so that stopping the worker waits for them).
+pub(crate) async fn run_batch(
+    shared: Arc<Shared>,
+    jobs: Vec<JobRow>,
+    permit: OwnedSemaphorePermit,
+) {
+    let payloads: Vec<(i64, InboxJob)> = jobs
+        .iter()
+        .filter_map(|job| {
+            serde_json::from_str::<InboxJob>(&job.payload)
+                .ok()
+                .map(|p| (job.id, p))
+        })
+        .collect();
+    let done = match receive::batch::store_plain_creates(&shared.app, &payloads).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(
+                "storing {} received activities at once: {e}; processing them one by one",
+                payloads.len()
+            );
+            HashSet::new()
+        }
+    };
+    // The jobs stored by the batch were deleted with their statuses.
+    let rest: Vec<_> = jobs
+        .into_iter()
+        .filter(|job| !done.contains(&job.id))
+        .map(|job| {
+            let shared = shared.clone();
+            tokio::spawn(async move { super::run(&shared, job).await })
+        })
+        .collect();
+    for task in rest {
+        let _ = task.await;
+    }
+    drop(permit);
 }
 
 pub(crate) async fn run(shared: &Shared, job: &JobRow) -> Outcome {

@@ -321,6 +321,18 @@ async fn poll(
             continue;
         }
         let mut first = Some(first);
+        // The inbox jobs of a claim go together to `inbox::run_batch`, which stores
+        // the plain `Create`s among them in one transaction and runs the rest at once.
+        // The batch holds one slot of the budget: taking one per job while the other
+        // poller also waited for slots could leave both waiting for each other.
+        let (received, claimed): (Vec<JobRow>, Vec<JobRow>) = claimed
+            .into_iter()
+            .partition(|job| job.queue == inbox::QUEUE);
+        if !received.is_empty() {
+            if let Some(permit) = first.take() {
+                tokio::spawn(inbox::run_batch(shared.clone(), received, permit));
+            }
+        }
         for job in claimed {
             let permit = match first.take() {
                 Some(p) => p,
@@ -339,7 +351,7 @@ async fn poll(
 }
 
 /// Runs one job and records the outcome.
-async fn run(shared: &Shared, job: JobRow) {
+pub(crate) async fn run(shared: &Shared, job: JobRow) {
     let db = &shared.app.db;
     let outcome = match job.queue.as_str() {
         outbox::QUEUE => outbox::run(shared, &job).await,

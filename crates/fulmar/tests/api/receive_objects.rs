@@ -678,3 +678,180 @@ db_test!(
     a_received_status_whose_id_is_taken_draws_another,
     |app: TestApp| async move { id_collisions(app).await }
 );
+
+/// Fills every id of the millisecond of `published` (an RFC 3339 time) with statuses
+/// of `account_id`, so that a status published then must draw another id.
+async fn fill_ids(w: &World, published: &str, account_id: i64, tag: &str) {
+    let ms = chrono::DateTime::parse_from_rfc3339(published)
+        .unwrap()
+        .timestamp_millis();
+    fulmar_store::with_pool!(w.fulmar.db(), p => sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 65535) \
+         INSERT INTO statuses (id, uri, account_id, visibility, local, created_at, updated_at) \
+         SELECT $1 + i, CAST($2 AS TEXT) || CAST(i AS TEXT), $3, 'public', FALSE, $4, $4 FROM n")
+        .bind(ms << 16)
+        .bind(format!("{}/filler-{tag}/", w.peer.base))
+        .bind(account_id)
+        .bind(ms)
+        .execute(p)
+        .await
+        .map(|_| ()))
+    .unwrap();
+}
+
+/// A batch of received `Create`s (`receive::batch`), given jobs as the worker claims
+/// them: the plain ones are stored together, once each, and reach the home feed; a
+/// duplicate, an object attributed to someone else, a reply and a status whose id is
+/// taken are left out, and the usual path then stores (or drops) each as before.
+async fn batches(app: TestApp) {
+    use fulmar::worker::inbox::InboxJob;
+    let w = World::start(app).await;
+    let db = &w.fulmar.app.db;
+    let bob_row = || async {
+        fulmar_store::accounts::by_uri(db, &w.bob.id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let count_before = bob_row().await.statuses_count;
+    let n1 = w.note(1, json!({}));
+    let n2 = w.note(2, json!({"published": "2026-01-02T03:04:06Z"}));
+    let other = w.peer.actor("carol");
+    let bad = w.note(3, json!({"attributedTo": other.id}));
+    let reply = w.note(4, json!({"inReplyTo": n1["id"]}));
+    let taken_at = "2026-01-02T03:04:09Z";
+    let taken = w.note(5, json!({"published": taken_at}));
+    fill_ids(&w, taken_at, bob_row().await.id, "batch").await;
+    let count_filled = bob_row().await.statuses_count;
+    let job = |n: u32, note: &Value| InboxJob {
+        activity: json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/users/bob/create/{n}", w.peer.base),
+            "type": "Create",
+            "actor": w.bob.id,
+            "object": note,
+        }),
+        signer: w.bob.id.clone(),
+        forwarded: false,
+        recipient: None,
+    };
+    let jobs: Vec<(i64, InboxJob)> = vec![
+        (101, job(1, &n1)),
+        (102, job(2, &n2)),
+        (103, job(3, &n1)),
+        (104, job(4, &bad)),
+        (105, job(5, &reply)),
+        (106, job(6, &taken)),
+    ];
+    let done = fulmar::activitypub::receive::batch::store_plain_creates(&w.fulmar.app, &jobs)
+        .await
+        .unwrap();
+    let mut done: Vec<i64> = done.into_iter().collect();
+    done.sort_unstable();
+    assert_eq!(done, vec![101, 102]);
+    let uri = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    assert!(w.stored(&uri(&n1)).await);
+    assert!(w.stored(&uri(&n2)).await);
+    assert!(!w.stored(&uri(&reply)).await);
+    assert!(!w.stored(&uri(&taken)).await);
+    assert_eq!(bob_row().await.statuses_count, count_filled + 2);
+    let home: Vec<Value> = w.home().await.iter().map(|s| s["uri"].clone()).collect();
+    assert!(
+        home.contains(&n1["id"]) && home.contains(&n2["id"]),
+        "{home:?}"
+    );
+
+    // The rest, one by one, as `worker::inbox::run_batch` runs them after the batch.
+    for (id, job) in &jobs {
+        if !done.contains(id) {
+            let _ = fulmar::activitypub::receive::process(&w.fulmar.app, job).await;
+        }
+    }
+    assert!(!w.stored(&uri(&bad)).await);
+    let reply_row = fulmar_store::remote::status_by_uri(db, &uri(&reply))
+        .await
+        .unwrap()
+        .unwrap();
+    let n1_row = fulmar_store::remote::status_by_uri(db, &uri(&n1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply_row.in_reply_to_id, Some(n1_row.id));
+    let taken_row = fulmar_store::remote::status_by_uri(db, &uri(&taken))
+        .await
+        .unwrap()
+        .unwrap();
+    let taken_ms = chrono::DateTime::parse_from_rfc3339(taken_at)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(fulmar::core::ids::id_time_ms(taken_row.id), taken_ms + 1);
+    // n1 counted once, though it came twice.
+    assert_eq!(bob_row().await.statuses_count, count_filled + 4);
+    assert!(count_filled >= count_before);
+    let home = w.home().await;
+    let n1_in_home = home.iter().filter(|s| s["uri"] == n1["id"]).count();
+    assert_eq!(n1_in_home, 1);
+    assert!(home.iter().any(|s| s["uri"] == taken["id"]));
+}
+
+db_test!(
+    a_batch_of_received_creates_stores_each_once,
+    |app: TestApp| async move { batches(app).await }
+);
+
+/// Many deliveries at once through the inbox (so that the worker claims them in
+/// batches), each object twice: every status is stored once and reaches the feed.
+async fn many_at_once(app: TestApp) {
+    let w = World::start(app).await;
+    let count_before = fulmar_store::accounts::by_uri(&w.fulmar.app.db, &w.bob.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .statuses_count;
+    let notes: Vec<Value> = (1..=40)
+        .map(|n| {
+            w.note(
+                n,
+                json!({"published": format!("2026-01-02T03:05:{:02}Z", n)}),
+            )
+        })
+        .collect();
+    for note in notes.iter().chain(&notes) {
+        w.create(note.clone()).await;
+    }
+    w.settle().await;
+    let db = &w.fulmar.app.db;
+    for note in &notes {
+        let uri = note["id"].as_str().unwrap();
+        assert!(
+            fulmar_store::remote::status_by_uri(db, uri)
+                .await
+                .unwrap()
+                .is_some(),
+            "{uri} was not stored"
+        );
+    }
+    let bob = fulmar_store::accounts::by_uri(db, &w.bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.statuses_count, count_before + 40);
+    let (code, body) = w
+        .fulmar
+        .api_get("/api/v1/timelines/home?limit=40", &w.token)
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let uris: std::collections::HashSet<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(uris.len(), 40);
+    assert_eq!(body.as_array().unwrap().len(), 40);
+}
+
+db_test!(
+    many_received_creates_at_once_are_stored_once,
+    |app: TestApp| async move { many_at_once(app).await }
+);

@@ -7,6 +7,7 @@
 //!
 //! Every handler is idempotent: the queue delivers at least once, and peers resend.
 
+pub mod batch;
 pub mod objects;
 pub mod quotes;
 pub mod social;
