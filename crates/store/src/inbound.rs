@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::accounts::{AccountRow, COLUMNS as ACCOUNT_COLUMNS};
+use crate::accounts::{self, AccountRow};
 use crate::read::Select;
 use crate::statuses::NewStatus;
 use crate::{with_pool, Db, Result, WritePool};
@@ -38,7 +38,9 @@ pub async fn accounts_by_uris(db: &Db, uris: &[String]) -> Result<Vec<(AccountRo
         return Ok(Vec::new());
     }
     let mut q = Select::new(format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE uri IN "
+        "SELECT {} FROM {} WHERE a.uri IN ",
+        accounts::columns(),
+        accounts::FROM
     ));
     push_text_list(&mut q, uris);
     let rows: Vec<AccountRow> = q.fetch_all(db).await?;
@@ -169,7 +171,7 @@ pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>>
             q.build().execute(&mut *tx).await?;
         }
         // The authors' counters last, just before the commit, as in
-        // `status_actions::publish` (a row lock held only for the commit), one UPDATE
+        // `status_actions::publish` (a row lock held only for the commit), one upsert
         // per author. The same columns `publish` counts in: a status that is not direct
         // counts for its author, and `last_status_at` is the newest stored.
         let mut per_author: HashMap<i64, (i64, i64)> = HashMap::new();
@@ -186,9 +188,13 @@ pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>>
         // orders (PostgreSQL).
         authors.sort_unstable();
         for (account_id, (n, last)) in authors {
+            // The counters live in `account_stats` (migration 0012); an author's first
+            // stored status inserts its row.
             sqlx::query(
-                "UPDATE accounts SET statuses_count = statuses_count + $2, last_status_at = $3 \
-                 WHERE id = $1",
+                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) \
+                 VALUES ($1, $2, $3, 1) ON CONFLICT (account_id) DO UPDATE SET \
+                 statuses_count = account_stats.statuses_count + $2, last_status_at = $3, \
+                 version = account_stats.version + 1",
             )
             .bind(account_id)
             .bind(n)
