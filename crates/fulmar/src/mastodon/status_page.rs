@@ -16,9 +16,9 @@ use fulmar_store::statuses::{StatusRow, ViewerFlags};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::entities::{Application, MediaAttachment, Mention, Poll, SharedAccount, Tag};
+use super::entities::{Application, Mention, Poll, SharedAccount};
 use super::status_cache::CachedStatus;
-use super::to_mastodon::{base_status, media_attachment, poll};
+use super::to_mastodon::{base_status, media_by_status, poll, tags_by_status};
 use crate::http::ApiResult;
 use crate::state::App;
 
@@ -116,22 +116,8 @@ pub async fn statuses_json(
     let accounts = app.accounts.get(db, &app.urls, &account_ids).await?;
 
     if !missing.is_empty() {
-        let mut media_by: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
-        for m in fulmar_store::remote::media_by_status_ids(db, &missing).await? {
-            if let Some(status_id) = m.status_id {
-                media_by
-                    .entry(status_id)
-                    .or_default()
-                    .push(media_attachment(&m));
-            }
-        }
-        let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
-        for (status_id, name) in tags {
-            tags_by.entry(status_id).or_default().push(Tag {
-                url: app.urls.tag(&name),
-                name,
-            });
-        }
+        let mut media_by = media_by_status(db, &missing).await?;
+        let mut tags_by = tags_by_status(&app.urls, tags);
         let mut rendered = Vec::with_capacity(set.missing.len());
         for (id, row) in std::mem::take(&mut set.missing) {
             // A status whose author cannot be loaded is not shown, and not kept.

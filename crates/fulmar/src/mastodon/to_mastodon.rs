@@ -273,22 +273,8 @@ pub async fn statuses(
         .collect();
     // Media of the whole page (originals of reblogs included) in one query, in
     // position order.
-    let mut media_by: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
-    for m in fulmar_store::remote::media_by_status_ids(db, &status_ids).await? {
-        if let Some(status_id) = m.status_id {
-            media_by
-                .entry(status_id)
-                .or_default()
-                .push(media_attachment(&m));
-        }
-    }
-    let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
-    for (status_id, name) in tags {
-        tags_by.entry(status_id).or_default().push(Tag {
-            url: app.urls.tag(&name),
-            name,
-        });
-    }
+    let media_by = media_by_status(db, &status_ids).await?;
+    let tags_by = tags_by_status(&app.urls, tags);
 
     let convert = |row: &StatusRow| -> Option<Status> {
         let author = accounts.get(&row.account_id)?;
@@ -440,6 +426,38 @@ pub fn base_status(
 /// A stored media attachment as the MediaAttachment entity. Fulmar neither copies nor
 /// proxies remote files yet, so the client loads them from their server: `url` and
 /// `preview_url` are the remote URL (there is no separate preview).
+/// The media of `status_ids` in one query, grouped by status, in position order.
+pub(crate) async fn media_by_status(
+    db: &fulmar_store::Db,
+    status_ids: &[i64],
+) -> ApiResult<HashMap<i64, Vec<MediaAttachment>>> {
+    let mut media_by: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
+    for m in fulmar_store::remote::media_by_status_ids(db, status_ids).await? {
+        if let Some(status_id) = m.status_id {
+            media_by
+                .entry(status_id)
+                .or_default()
+                .push(media_attachment(&m));
+        }
+    }
+    Ok(media_by)
+}
+
+/// `(status id, hashtag name)` pairs as each status's `Tag` entities.
+pub(crate) fn tags_by_status(
+    urls: &Urls,
+    tags: impl IntoIterator<Item = (i64, String)>,
+) -> HashMap<i64, Vec<Tag>> {
+    let mut tags_by: HashMap<i64, Vec<Tag>> = HashMap::new();
+    for (status_id, name) in tags {
+        tags_by.entry(status_id).or_default().push(Tag {
+            url: urls.tag(&name),
+            name,
+        });
+    }
+    tags_by
+}
+
 pub fn media_attachment(row: &fulmar_store::remote::MediaRow) -> MediaAttachment {
     let meta = serde_json::from_str::<serde_json::Value>(&row.meta)
         .ok()
