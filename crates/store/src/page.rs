@@ -36,8 +36,16 @@ impl PageParams {
             qb.push(format_args!(" AND {column} > ")).push_bind_int(min);
         }
         let order = if self.ascending() { "ASC" } else { "DESC" };
-        qb.push(format_args!(" ORDER BY {column} {order} LIMIT "))
-            .push_bind_int(self.limit);
+        // The limit is written into the SQL, not bound. PostgreSQL plans a prepared
+        // statement again for every execution when its generic plan looks costlier
+        // than the plans made for the values given, and with `LIMIT $n` it always
+        // does, since the generic plan cannot know how few rows are wanted: planning
+        // the home page took three times as long as running it. A page's limit takes
+        // only a few values, so the statement cache still holds them all.
+        qb.push(format_args!(
+            " ORDER BY {column} {order} LIMIT {}",
+            self.limit
+        ));
     }
 
     /// True when the query runs oldest first and its rows must be reversed.

@@ -41,7 +41,29 @@ impl AccountCache {
         urls: &Urls,
         ids: &[i64],
     ) -> fulmar_store::Result<HashMap<i64, SharedAccount>> {
-        let versions = fulmar_store::accounts::versions(db, ids).await?;
+        self.get_known(db, urls, ids, &[]).await
+    }
+
+    /// [`AccountCache::get`], with the versions of some of `ids` already read (by
+    /// the same query as the page that shows them): only the others' are asked for.
+    pub async fn get_known(
+        &self,
+        db: &Db,
+        urls: &Urls,
+        ids: &[i64],
+        known: &[(i64, i64)],
+    ) -> fulmar_store::Result<HashMap<i64, SharedAccount>> {
+        let known: HashMap<i64, i64> = known.iter().copied().collect();
+        let rest: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| !known.contains_key(id))
+            .collect();
+        let mut versions = fulmar_store::accounts::versions(db, &rest).await?;
+        versions.extend(
+            ids.iter()
+                .filter_map(|id| known.get(id).map(|version| (*id, *version))),
+        );
         let mut found = HashMap::with_capacity(versions.len());
         let mut missing: Vec<(i64, i64)> = Vec::new();
         {

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use fulmar_store::statuses::{StatusRow, ViewerFlags};
+use fulmar_store::timelines::PageEntry;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -21,6 +22,43 @@ use super::status_cache::CachedStatus;
 use super::to_mastodon::{base_status, media_by_status, poll, tags_by_status};
 use crate::http::ApiResult;
 use crate::state::App;
+
+/// What the query of a page read besides its statuses' ids and versions: its
+/// statuses' authors with their versions, and the viewer's flags on those statuses.
+/// The home timeline's query reads them (`fulmar_store::timelines::home_versions`),
+/// which saves two queries per page.
+#[derive(Default)]
+pub struct Prefetched {
+    /// `(account id, version)` of the page's authors.
+    pub authors: Vec<(i64, i64)>,
+    /// The viewer's flags on the statuses of `flagged`.
+    pub flags: ViewerFlags,
+    /// The statuses whose flags are in `flags` (set or not).
+    pub flagged: HashSet<i64>,
+}
+
+impl Prefetched {
+    pub fn from_entries(entries: &[PageEntry]) -> Prefetched {
+        let mut out = Prefetched::default();
+        for e in entries {
+            out.authors.push((e.author_id, e.author_version));
+            out.flagged.insert(e.id);
+            for (bit, set) in [
+                (PageEntry::FAVOURITED, &mut out.flags.favourited),
+                (PageEntry::REBLOGGED, &mut out.flags.reblogged),
+                (PageEntry::BOOKMARKED, &mut out.flags.bookmarked),
+                (PageEntry::PINNED, &mut out.flags.pinned),
+            ] {
+                if e.flags & bit != 0 {
+                    set.insert(e.id);
+                }
+            }
+        }
+        out.authors.sort_unstable();
+        out.authors.dedup();
+        out
+    }
+}
 
 /// The page's statuses, as a JSON array in the order of `page` (`(id, version)`).
 /// `known` may hold rows of the page already read (the public timelines read whole
@@ -31,6 +69,7 @@ pub async fn statuses_json(
     page: &[(i64, i64)],
     known: Vec<StatusRow>,
     viewer: Option<i64>,
+    prefetched: Option<Prefetched>,
 ) -> ApiResult<Vec<u8>> {
     let db = &app.db;
     let mut set = Resolved::default();
@@ -113,7 +152,36 @@ pub async fn statuses_json(
     account_ids.extend(mention_ids.values().flatten());
     account_ids.sort_unstable();
     account_ids.dedup();
-    let accounts = app.accounts.get(db, &app.urls, &account_ids).await?;
+    // The authors' versions and the viewer's flags depend only on the page, so on
+    // PostgreSQL they are asked for at once, on two connections, instead of one round
+    // trip after the other. (On SQLite both run on this thread, one after the other.)
+    // What the page query already read (the home timeline's) is not asked again.
+    let Prefetched {
+        authors,
+        flags: known_flags,
+        flagged,
+    } = prefetched.unwrap_or_default();
+    let viewer_flags = async {
+        let Some(v) = viewer else {
+            return Ok(None);
+        };
+        let rest: Vec<i64> = all
+            .iter()
+            .copied()
+            .filter(|id| !flagged.contains(id))
+            .collect();
+        let mut flags = fulmar_store::statuses::viewer_flags(db, v, &rest).await?;
+        flags.favourited.extend(known_flags.favourited);
+        flags.reblogged.extend(known_flags.reblogged);
+        flags.bookmarked.extend(known_flags.bookmarked);
+        flags.pinned.extend(known_flags.pinned);
+        Ok(Some(flags))
+    };
+    let (accounts, flags) = tokio::try_join!(
+        app.accounts
+            .get_known(db, &app.urls, &account_ids, &authors),
+        viewer_flags
+    )?;
 
     if !missing.is_empty() {
         let mut media_by = media_by_status(db, &missing).await?;
@@ -144,11 +212,7 @@ pub async fn statuses_json(
         app.statuses.insert(&rendered);
     }
 
-    // What depends on the viewer, for the whole page.
-    let flags = match viewer {
-        Some(v) => Some(fulmar_store::statuses::viewer_flags(db, v, &all).await?),
-        None => None,
-    };
+    // What else depends on the viewer, for the whole page.
     let followed = match viewer {
         Some(v) => {
             let mut authors: Vec<i64> = all

@@ -147,6 +147,7 @@ db_test!(
             ("bookmark", with_media),
             ("pin", own),
             ("reblog", with_poll),
+            ("favourite", quoting),
         ] {
             let (code, _) = app
                 .api_post(&format!("/api/v1/statuses/{id}/{path}"), &token, json!({}))
@@ -166,6 +167,11 @@ db_test!(
         assert_eq!(find(&home, mentioning)["mentions"][0]["acct"], "alice");
         assert_eq!(find(&home, with_media)["bookmarked"], true);
         assert_eq!(find(&home, own)["pinned"], true);
+        assert_eq!(find(&home, with_poll)["reblogged"], true);
+        assert_eq!(find(&home, mentioning)["bookmarked"], false);
+        // A flag on a reblogged status shows inside the reblog too.
+        assert_eq!(find(&home, quoting)["favourited"], true);
+        assert_eq!(find(&home, reblog)["reblog"]["favourited"], true);
         assert_eq!(find(&home, with_poll)["poll"]["options"][1]["title"], "no");
         // Bob's page holds the same statuses, with his flags, and without a token
         // the public timeline has none.

@@ -71,7 +71,7 @@ async fn page_response(
     viewer: Option<i64>,
 ) -> ApiResult<(HeaderMap, RawJson)> {
     let entries: Vec<(i64, i64)> = rows.iter().map(|r| (r.id, r.version)).collect();
-    page_json(app, uri, page, &entries, rows, viewer).await
+    page_json(app, uri, page, &entries, rows, viewer, None).await
 }
 
 /// [`page_response`] for a page known by its statuses' ids and versions (and those
@@ -84,6 +84,7 @@ async fn page_json(
     entries: &[(i64, i64)],
     known: Vec<StatusRow>,
     viewer: Option<i64>,
+    prefetched: Option<status_page::Prefetched>,
 ) -> ApiResult<(HeaderMap, RawJson)> {
     let headers = link_header(
         app,
@@ -93,7 +94,7 @@ async fn page_json(
         entries.first().map(|r| r.0),
         entries.last().map(|r| r.0),
     );
-    let body = status_page::statuses_json(app, entries, known, viewer).await?;
+    let body = status_page::statuses_json(app, entries, known, viewer, prefetched).await?;
     Ok((headers, RawJson(body)))
 }
 
@@ -108,12 +109,19 @@ async fn home(
     auth.require("read:statuses")?;
     let page = params.page.params(STATUSES)?;
     let viewer = auth.account_id();
-    let entries: Vec<(i64, i64)> = fulmar_store::timelines::home_versions(&app.db, viewer, &page)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.version))
-        .collect();
-    page_json(&app, &uri, &page, &entries, Vec::new(), Some(viewer)).await
+    let rows = fulmar_store::timelines::home_versions(&app.db, viewer, &page).await?;
+    let entries: Vec<(i64, i64)> = rows.iter().map(|e| (e.id, e.version)).collect();
+    let prefetched = status_page::Prefetched::from_entries(&rows);
+    page_json(
+        &app,
+        &uri,
+        &page,
+        &entries,
+        Vec::new(),
+        Some(viewer),
+        Some(prefetched),
+    )
+    .await
 }
 
 /// `GET /api/v1/timelines/public`: public statuses, all or only `local` or `remote`
