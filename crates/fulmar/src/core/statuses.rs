@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::remote::MediaRow;
 use fulmar_store::status_actions::{
-    self as actions, NewEdit, NewMention, NewTag, Publish, QuoteColumns,
+    self as actions, LocalPost, NewEdit, NewMention, NewTag,
 };
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::users::UserRow;
@@ -23,6 +23,7 @@ use super::error::{CoreError, CoreResult};
 use super::formatting::{self, Formatted};
 use super::ids::{next_id, parse_id};
 use super::notifications::{notify, Kind};
+use super::post_commits::PostCommits;
 use super::quotes;
 use super::time::now_ms;
 use super::urls::Urls;
@@ -260,6 +261,7 @@ async fn reload(db: &Db, id: i64) -> CoreResult<StatusRow> {
 pub async fn create(
     db: &Db,
     urls: &Urls,
+    commits: &PostCommits,
     user: &UserRow,
     author: &AccountRow,
     compose: Compose,
@@ -272,7 +274,7 @@ pub async fn create(
         .filter(|k| !k.is_empty())
         .map(idempotency_key)
     else {
-        return create_with_id(db, urls, user, author, compose, id).await;
+        return create_with_id(db, urls, commits, user, author, compose, id).await;
     };
     let now = now_ms();
     if let Some(existing) =
@@ -281,7 +283,7 @@ pub async fn create(
     {
         return replayed(db, existing).await;
     }
-    let result = create_with_id(db, urls, user, author, compose, id).await;
+    let result = create_with_id(db, urls, commits, user, author, compose, id).await;
     if result.is_err() {
         actions::release_idempotency_key(db, user.id, &key, id).await?;
     }
@@ -309,6 +311,7 @@ async fn replayed(db: &Db, status_id: i64) -> CoreResult<StatusRow> {
 async fn create_with_id(
     db: &Db,
     urls: &Urls,
+    commits: &PostCommits,
     user: &UserRow,
     author: &AccountRow,
     compose: Compose,
@@ -413,34 +416,29 @@ async fn create_with_id(
         created_at: now,
     };
     // The activity's job, the status and its home-feed rows commit together: no crash
-    // can lose the activity, and a post is one write transaction. The job is stored
-    // only when the post has a remote audience (`publish_local`).
+    // can lose the activity, and a post is one write transaction, shared with the
+    // posts that arrive at the same time (`post_commits`). The job is stored only when
+    // the post has a remote audience (`publish_local`); the committing task wakes the
+    // worker then.
     let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
-    let queued = actions::publish_local(
-        db,
-        &Publish {
-            status: &status,
-            mentions: &mentions,
-            tags: &tags,
+    let notified: Vec<i64> = mentions.iter().map(|m| m.account_id).collect();
+    let row = commits
+        .store(LocalPost {
+            status,
+            mentions,
+            tags,
             counts_for_author: visibility != Visibility::Direct,
             counts_as_reply: visibility.is_distributable(),
-        },
-        &QuoteColumns {
-            policy: quote_policy,
+            quote_policy: quote_policy.to_owned(),
             quote: quote
                 .as_ref()
-                .map(|q| (q.quoted.id, q.state, q.request_uri.as_deref())),
-        },
-        &job,
-    )
-    .await?;
-    if queued {
-        crate::worker::wake();
+                .map(|q| (q.quoted.id, q.state.to_owned(), q.request_uri.clone())),
+            outbox: job,
+        })
+        .await?;
+    for account_id in notified {
+        notify(db, account_id, author.id, Kind::Mention, Some(id)).await?;
     }
-    for m in &mentions {
-        notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
-    }
-    let row = reload(db, id).await?;
     if let Some(planned) = &quote {
         quotes::after_local(db, urls, &row, planned).await?;
     }

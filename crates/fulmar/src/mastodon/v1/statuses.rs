@@ -120,7 +120,7 @@ async fn create(
         quoted_status_id: p.quoted_status_id,
         quote_approval_policy: p.quote_approval_policy,
     };
-    let row = statuses::create(&app.db, &app.urls, &auth.user, &auth.account, compose)
+    let row = statuses::create(&app.db, &app.urls, &app.post_commits, &auth.user, &auth.account, compose)
         .await
         .map_err(|e| match e {
             // The only thing `create` does not find is the status replied to.
