@@ -55,7 +55,8 @@ impl PostCommits {
             tx
         });
         let (done, answer) = oneshot::channel();
-        let stopped = || CoreError::Internal(anyhow::anyhow!("the posts' committing task has stopped"));
+        let stopped =
+            || CoreError::Internal(anyhow::anyhow!("the posts' committing task has stopped"));
         sender.send(Pending { post, done }).map_err(|_| stopped())?;
         match answer.await {
             Ok(result) => result,

@@ -10,9 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::remote::MediaRow;
-use fulmar_store::status_actions::{
-    self as actions, LocalPost, NewEdit, NewMention, NewTag,
-};
+use fulmar_store::status_actions::{self as actions, LocalPost, NewEdit, NewMention, NewTag};
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::users::UserRow;
 use fulmar_store::{Db, PageParams, StoreError};
@@ -255,8 +253,40 @@ async fn reload(db: &Db, id: i64) -> CoreResult<StatusRow> {
         .ok_or(CoreError::NotFound)
 }
 
+/// What posting stored with a new status besides its row, so that answering with it
+/// needs no query for that: its visible mentions (`(status_id, account_id)`, in the
+/// order of their ids) and hashtags (`(status_id, name)`, by name), as
+/// `fulmar_store::statuses::mentions_and_tags` would read them.
+#[derive(Clone, Debug, Default)]
+pub struct Stored {
+    pub mentions: Vec<(i64, i64)>,
+    pub tags: Vec<(i64, String)>,
+}
+
+impl Stored {
+    fn of(status_id: i64, mentions: &[NewMention], tags: &[NewTag]) -> Stored {
+        // As stored: one mention per account (the first), one row per tag name.
+        let mut mentions: Vec<&NewMention> = mentions.iter().collect();
+        mentions.sort_by_key(|m| m.id);
+        let mut seen = HashSet::new();
+        let mentions = mentions
+            .into_iter()
+            .filter(|m| seen.insert(m.account_id))
+            .map(|m| (status_id, m.account_id))
+            .collect();
+        let mut names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        Stored {
+            mentions,
+            tags: names.into_iter().map(|n| (status_id, n)).collect(),
+        }
+    }
+}
+
 /// Posts a status. With an `Idempotency-Key` that the same user sent within the
-/// hour, returns the status that key created instead of posting again. A reply to a
+/// hour, returns the status that key created instead of posting again (and no
+/// [`Stored`], since that status was not stored by this request). A reply to a
 /// status the author may not see is [`CoreError::NotFound`].
 pub async fn create(
     db: &Db,
@@ -265,7 +295,7 @@ pub async fn create(
     user: &UserRow,
     author: &AccountRow,
     compose: Compose,
-) -> CoreResult<StatusRow> {
+) -> CoreResult<(StatusRow, Option<Stored>)> {
     let id = next_id();
     let Some(key) = compose
         .idempotency_key
@@ -281,7 +311,7 @@ pub async fn create(
         actions::claim_idempotency_key(db, user.id, &key, id, now, now - IDEMPOTENCY_WINDOW_MS)
             .await?
     {
-        return replayed(db, existing).await;
+        return replayed(db, existing).await.map(|row| (row, None));
     }
     let result = create_with_id(db, urls, commits, user, author, compose, id).await;
     if result.is_err() {
@@ -316,7 +346,7 @@ async fn create_with_id(
     author: &AccountRow,
     compose: Compose,
     id: i64,
-) -> CoreResult<StatusRow> {
+) -> CoreResult<(StatusRow, Option<Stored>)> {
     // The parent first: Mastodon looks it up before it validates anything else.
     let parent = match compose
         .in_reply_to_id
@@ -422,6 +452,7 @@ async fn create_with_id(
     // worker then.
     let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
     let notified: Vec<i64> = mentions.iter().map(|m| m.account_id).collect();
+    let stored = Stored::of(id, &mentions, &tags);
     let row = commits
         .store(LocalPost {
             status,
@@ -442,7 +473,7 @@ async fn create_with_id(
     if let Some(planned) = &quote {
         quotes::after_local(db, urls, &row, planned).await?;
     }
-    Ok(row)
+    Ok((row, Some(stored)))
 }
 
 /// Loads one of the author's own statuses (edit, delete, source): anyone else's is

@@ -122,7 +122,10 @@ db_test!(
         for i in 0..N {
             // Ann mentions dora in public posts; ben posts unlisted; cid writes
             // direct messages to dora.
-            posts.push((ann_token.clone(), json!({"status": format!("@dora hi {i}")})));
+            posts.push((
+                ann_token.clone(),
+                json!({"status": format!("@dora hi {i}")}),
+            ));
             posts.push((
                 ben_token.clone(),
                 json!({"status": format!("ben {i}"), "visibility": "unlisted"}),
@@ -295,8 +298,12 @@ db_test!(
             1
         );
         assert_eq!(
-            count(&app, "SELECT COUNT(*) FROM statuses WHERE id = $1 AND text = 'first'", taken)
-                .await,
+            count(
+                &app,
+                "SELECT COUNT(*) FROM statuses WHERE id = $1 AND text = 'first'",
+                taken
+            )
+            .await,
             1
         );
         // The direct message does not count.
