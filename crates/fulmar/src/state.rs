@@ -31,6 +31,8 @@ pub struct AppState {
     pub inbox_limits: crate::activitypub::limits::InboxLimits,
     /// Stores the inbox's jobs in group commits (`worker::inbox`).
     pub inbox_commits: crate::worker::inbox::GroupCommit,
+    /// Stores new local posts in group commits (`core::post_commits`).
+    pub post_commits: crate::core::post_commits::PostCommits,
     /// Keys that recently verified a signature (`activitypub::signed`).
     pub key_cache: crate::activitypub::signed::KeyCache,
     /// Rendered accounts, checked against their version on every use
@@ -73,9 +75,11 @@ impl App {
         };
         let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
         let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone());
+        let post_commits = crate::core::post_commits::PostCommits::new(db.clone());
         Ok(App(Arc::new(AppState {
             inbox_limits,
             inbox_commits,
+            post_commits,
             key_cache: Default::default(),
             config,
             db,

@@ -295,6 +295,243 @@ async fn publish_all(
     })
 }
 
+/// A new local post as [`publish_local_group`] takes it: everything [`publish_local`]
+/// takes, owned, so that it can be handed to the task that commits posts in groups
+/// (`core::post_commits`).
+#[derive(Clone, Debug)]
+pub struct LocalPost {
+    pub status: NewStatus,
+    pub mentions: Vec<NewMention>,
+    pub tags: Vec<NewTag>,
+    /// As in [`Publish`].
+    pub counts_for_author: bool,
+    /// As in [`Publish`].
+    pub counts_as_reply: bool,
+    /// As in [`QuoteColumns`].
+    pub quote_policy: String,
+    /// As in [`QuoteColumns`].
+    pub quote: Option<(i64, String, Option<String>)>,
+    /// The job that announces the post, stored only when it has a remote audience.
+    pub outbox: crate::jobs::NewJob,
+}
+
+/// Rows per multi-row statement of [`publish_local_group`]: the status INSERT binds 23
+/// parameters a row, far below either database's limit at this size.
+const POSTS_PER_STATEMENT: usize = 200;
+
+/// Stores local posts as [`publish_local`] stores one, all in one transaction (the
+/// group commit of `core::post_commits`); returns whether any outbox job was stored.
+/// The caller reads the rows back after the commit (`statuses::by_ids`), since the
+/// triggers of migration 0013 set their versions.
+///
+/// What every post needs is written with one statement for the whole group: the
+/// status rows, their mentions, their outbox jobs (each with the test of
+/// [`outbox_job_insert`]) and their home-feed rows; each author's `account_stats`
+/// row is updated once, by the number of posts that count for them. What few posts
+/// need (hashtags, a reply's or a quote's counter) is written per post. Either the
+/// whole group is stored or, on an error, nothing of it: the caller then stores the
+/// posts one by one ([`publish_local_one`]), so that a bad post fails alone.
+pub async fn publish_local_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
+    if posts.is_empty() {
+        return Ok(false);
+    }
+    publish_group(db, posts).await
+}
+
+/// [`publish_local`] of one [`LocalPost`]; returns whether its outbox job was stored,
+/// and the stored row.
+pub async fn publish_local_one(db: &Db, p: &LocalPost) -> Result<(bool, StatusRow)> {
+    let queued = publish_local(
+        db,
+        &Publish {
+            status: &p.status,
+            mentions: &p.mentions,
+            tags: &p.tags,
+            counts_for_author: p.counts_for_author,
+            counts_as_reply: p.counts_as_reply,
+        },
+        &QuoteColumns {
+            policy: &p.quote_policy,
+            quote: p
+                .quote
+                .as_ref()
+                .map(|(id, state, request)| (*id, state.as_str(), request.as_deref())),
+        },
+        &p.outbox,
+    )
+    .await?;
+    let row = crate::statuses::by_id(db, p.status.id)
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    Ok((queued, row))
+}
+
+/// The one transaction of [`publish_local_group`].
+async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for chunk in posts.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+                 in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
+                 spoiler_text, sensitive, visibility, language, context_uri, local, \
+                 application_id, created_at, updated_at, quote_policy, quote_of_id, \
+                 quote_state, quote_request_uri) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                let s = &p.status;
+                let (quote_of_id, state, request) = match &p.quote {
+                    Some((id, state, request)) => (Some(*id), Some(state.clone()), request.clone()),
+                    None => (None, None, None),
+                };
+                b.push_bind(s.id)
+                    .push_bind(s.uri.clone())
+                    .push_bind(s.url.clone())
+                    .push_bind(s.account_id)
+                    .push_bind(s.in_reply_to_id)
+                    .push_bind(s.in_reply_to_account_id)
+                    .push_bind(s.in_reply_to_uri.clone())
+                    .push_bind(s.reblog_of_id)
+                    .push_bind(s.content.clone())
+                    .push_bind(s.text.clone())
+                    .push_bind(s.spoiler_text.clone())
+                    .push_bind(s.sensitive)
+                    .push_bind(s.visibility.clone())
+                    .push_bind(s.language.clone())
+                    .push_bind(s.context_uri.clone())
+                    .push_bind(s.local)
+                    .push_bind(s.application_id)
+                    .push_bind(s.created_at)
+                    .push_bind(s.created_at)
+                    .push_bind(p.quote_policy.clone())
+                    .push_bind(quote_of_id)
+                    .push_bind(state)
+                    .push_bind(request);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for p in posts {
+            if let Some((quoted, state, _)) = &p.quote {
+                if state == "accepted" {
+                    sqlx::query("UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
+                        .bind(*quoted)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if let (true, Some(parent)) = (p.counts_as_reply, p.status.in_reply_to_id) {
+                sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
+                    .bind(parent)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for t in &p.tags {
+                sqlx::query(
+                    "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(t.id)
+                .bind(&t.name)
+                .bind(&t.display_name)
+                .bind(p.status.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
+                    .bind(&t.name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
+                     ON CONFLICT (tag_id, status_id) DO NOTHING",
+                )
+                .bind(p.status.id)
+                .bind(tag_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let mentions: Vec<(i64, &NewMention)> = posts
+            .iter()
+            .flat_map(|p| p.mentions.iter().map(move |m| (p.status.id, m)))
+            .collect();
+        for chunk in mentions.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO mentions (id, status_id, account_id) ");
+            q.push_values(chunk, |mut b, (status_id, m)| {
+                b.push_bind(m.id).push_bind(*status_id).push_bind(m.account_id);
+            });
+            q.push(" ON CONFLICT (status_id, account_id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+        }
+        // The outbox jobs after the mentions, which their test reads (see
+        // `outbox_job_insert`: the same test, with the status and the author, or NULL
+        // for a direct message, as the last two columns of each row).
+        let mut queued = false;
+        for chunk in posts.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO jobs \
+                 (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
+                 SELECT v.column1, v.column2, v.column3, v.column4, 0, v.column5, v.column6, \
+                 v.column7 FROM (",
+            );
+            q.push_values(chunk, |mut b, p| {
+                let job = &p.outbox;
+                let author = (p.status.visibility != "direct").then_some(p.status.account_id);
+                b.push_bind(job.id)
+                    .push_bind(job.queue.clone())
+                    .push_bind(job.concurrency_key.clone())
+                    .push_bind(job.payload.clone())
+                    .push_bind(job.max_attempts)
+                    .push_bind(job.run_at)
+                    .push_bind(job.created_at)
+                    .push_bind(p.status.id)
+                    .push_bind(author);
+            });
+            q.push(
+                ") v WHERE EXISTS (SELECT 1 FROM mentions m \
+                     JOIN accounts a ON a.id = m.account_id \
+                     WHERE m.status_id = v.column8 AND a.domain IS NOT NULL) \
+                 OR (v.column9 IS NOT NULL AND EXISTS (SELECT 1 FROM follows f \
+                     JOIN accounts a ON a.id = f.account_id \
+                     WHERE f.target_account_id = v.column9 AND a.domain IS NOT NULL \
+                     AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL))",
+            );
+            queued |= q.build().execute(&mut *tx).await?.rows_affected() > 0;
+        }
+        // Last among the rows, since it reads the statuses and mentions inserted above.
+        let ids: Vec<i64> = posts.iter().map(|p| p.status.id).collect();
+        for chunk in ids.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::timelines::push_fan_out_many(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
+        }
+        // The authors' counters just before the commit, as in `publish_all`: each
+        // author's row once, by the number of the group's posts that count for them,
+        // in account order (so that two transactions never take these row locks in
+        // opposite orders on PostgreSQL).
+        let mut per_author: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        for p in posts.iter().filter(|p| p.counts_for_author) {
+            let e = per_author.entry(p.status.account_id).or_insert((0, i64::MIN));
+            e.0 += 1;
+            e.1 = e.1.max(p.status.created_at);
+        }
+        for (account_id, (n, last)) in per_author {
+            sqlx::query(
+                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) \
+                 VALUES ($1, $2, $3, 1) ON CONFLICT (account_id) DO UPDATE SET \
+                 statuses_count = account_stats.statuses_count + $2, last_status_at = $3, \
+                 version = account_stats.version + 1",
+            )
+            .bind(account_id)
+            .bind(n)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<bool, StoreError>(queued)
+    })
+}
+
 /// Replaces the hashtags of a status (after an edit).
 pub async fn set_tags(db: &Db, status_id: i64, tags: &[NewTag], now: i64) -> Result<()> {
     with_pool!(db, pool => {

@@ -13,6 +13,7 @@ pub mod formatting;
 pub mod ids;
 pub mod instance;
 pub mod notifications;
+pub mod post_commits;
 pub mod profile;
 pub mod quotes;
 pub mod remote_status;

@@ -10,9 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use fulmar_store::accounts::AccountRow;
 use fulmar_store::remote::MediaRow;
-use fulmar_store::status_actions::{
-    self as actions, NewEdit, NewMention, NewTag, Publish, QuoteColumns,
-};
+use fulmar_store::status_actions::{self as actions, LocalPost, NewEdit, NewMention, NewTag};
 use fulmar_store::statuses::{NewStatus, StatusRow};
 use fulmar_store::users::UserRow;
 use fulmar_store::{Db, PageParams, StoreError};
@@ -23,6 +21,7 @@ use super::error::{CoreError, CoreResult};
 use super::formatting::{self, Formatted};
 use super::ids::{next_id, parse_id};
 use super::notifications::{notify, Kind};
+use super::post_commits::PostCommits;
 use super::quotes;
 use super::time::now_ms;
 use super::urls::Urls;
@@ -254,16 +253,49 @@ async fn reload(db: &Db, id: i64) -> CoreResult<StatusRow> {
         .ok_or(CoreError::NotFound)
 }
 
+/// What posting stored with a new status besides its row, so that answering with it
+/// needs no query for that: its visible mentions (`(status_id, account_id)`, in the
+/// order of their ids) and hashtags (`(status_id, name)`, by name), as
+/// `fulmar_store::statuses::mentions_and_tags` would read them.
+#[derive(Clone, Debug, Default)]
+pub struct Stored {
+    pub mentions: Vec<(i64, i64)>,
+    pub tags: Vec<(i64, String)>,
+}
+
+impl Stored {
+    fn of(status_id: i64, mentions: &[NewMention], tags: &[NewTag]) -> Stored {
+        // As stored: one mention per account (the first), one row per tag name.
+        let mut mentions: Vec<&NewMention> = mentions.iter().collect();
+        mentions.sort_by_key(|m| m.id);
+        let mut seen = HashSet::new();
+        let mentions = mentions
+            .into_iter()
+            .filter(|m| seen.insert(m.account_id))
+            .map(|m| (status_id, m.account_id))
+            .collect();
+        let mut names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        Stored {
+            mentions,
+            tags: names.into_iter().map(|n| (status_id, n)).collect(),
+        }
+    }
+}
+
 /// Posts a status. With an `Idempotency-Key` that the same user sent within the
-/// hour, returns the status that key created instead of posting again. A reply to a
+/// hour, returns the status that key created instead of posting again (and no
+/// [`Stored`], since that status was not stored by this request). A reply to a
 /// status the author may not see is [`CoreError::NotFound`].
 pub async fn create(
     db: &Db,
     urls: &Urls,
+    commits: &PostCommits,
     user: &UserRow,
     author: &AccountRow,
     compose: Compose,
-) -> CoreResult<StatusRow> {
+) -> CoreResult<(StatusRow, Option<Stored>)> {
     let id = next_id();
     let Some(key) = compose
         .idempotency_key
@@ -272,16 +304,16 @@ pub async fn create(
         .filter(|k| !k.is_empty())
         .map(idempotency_key)
     else {
-        return create_with_id(db, urls, user, author, compose, id).await;
+        return create_with_id(db, urls, commits, user, author, compose, id).await;
     };
     let now = now_ms();
     if let Some(existing) =
         actions::claim_idempotency_key(db, user.id, &key, id, now, now - IDEMPOTENCY_WINDOW_MS)
             .await?
     {
-        return replayed(db, existing).await;
+        return replayed(db, existing).await.map(|row| (row, None));
     }
-    let result = create_with_id(db, urls, user, author, compose, id).await;
+    let result = create_with_id(db, urls, commits, user, author, compose, id).await;
     if result.is_err() {
         actions::release_idempotency_key(db, user.id, &key, id).await?;
     }
@@ -309,11 +341,12 @@ async fn replayed(db: &Db, status_id: i64) -> CoreResult<StatusRow> {
 async fn create_with_id(
     db: &Db,
     urls: &Urls,
+    commits: &PostCommits,
     user: &UserRow,
     author: &AccountRow,
     compose: Compose,
     id: i64,
-) -> CoreResult<StatusRow> {
+) -> CoreResult<(StatusRow, Option<Stored>)> {
     // The parent first: Mastodon looks it up before it validates anything else.
     let parent = match compose
         .in_reply_to_id
@@ -413,38 +446,34 @@ async fn create_with_id(
         created_at: now,
     };
     // The activity's job, the status and its home-feed rows commit together: no crash
-    // can lose the activity, and a post is one write transaction. The job is stored
-    // only when the post has a remote audience (`publish_local`).
+    // can lose the activity, and a post is one write transaction, shared with the
+    // posts that arrive at the same time (`post_commits`). The job is stored only when
+    // the post has a remote audience (`publish_local`); the committing task wakes the
+    // worker then.
     let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
-    let queued = actions::publish_local(
-        db,
-        &Publish {
-            status: &status,
-            mentions: &mentions,
-            tags: &tags,
+    let notified: Vec<i64> = mentions.iter().map(|m| m.account_id).collect();
+    let stored = Stored::of(id, &mentions, &tags);
+    let row = commits
+        .store(LocalPost {
+            status,
+            mentions,
+            tags,
             counts_for_author: visibility != Visibility::Direct,
             counts_as_reply: visibility.is_distributable(),
-        },
-        &QuoteColumns {
-            policy: quote_policy,
+            quote_policy: quote_policy.to_owned(),
             quote: quote
                 .as_ref()
-                .map(|q| (q.quoted.id, q.state, q.request_uri.as_deref())),
-        },
-        &job,
-    )
-    .await?;
-    if queued {
-        crate::worker::wake();
+                .map(|q| (q.quoted.id, q.state.to_owned(), q.request_uri.clone())),
+            outbox: job,
+        })
+        .await?;
+    for account_id in notified {
+        notify(db, account_id, author.id, Kind::Mention, Some(id)).await?;
     }
-    for m in &mentions {
-        notify(db, m.account_id, author.id, Kind::Mention, Some(id)).await?;
-    }
-    let row = reload(db, id).await?;
     if let Some(planned) = &quote {
         quotes::after_local(db, urls, &row, planned).await?;
     }
-    Ok(row)
+    Ok((row, Some(stored)))
 }
 
 /// Loads one of the author's own statuses (edit, delete, source): anyone else's is

@@ -149,6 +149,25 @@ pub async fn status(app: &App, row: &StatusRow, viewer: Option<i64>) -> ApiResul
     })
 }
 
+/// A status just posted (`POST /api/v1/statuses`), rendered with what posting stored
+/// along with it (`stored`: its mentions and hashtags) instead of reading that back.
+/// A new post has no media (attaching is refused) and nothing done to it by its
+/// author, who has not seen its id yet, so that neither is asked for either. A quote
+/// is rendered as any status is, since the quoted status needs all of it.
+pub async fn new_status(
+    app: &App,
+    row: &StatusRow,
+    viewer: Option<i64>,
+    stored: &crate::core::statuses::Stored,
+) -> ApiResult<Status> {
+    let fresh = (row.quote_of_id.is_none() && row.reblog_of_id.is_none()).then_some(stored);
+    let mut list = statuses_with(app, std::slice::from_ref(row), viewer, fresh).await?;
+    list.pop().ok_or_else(|| {
+        crate::core::CoreError::Internal(anyhow::anyhow!("status {} lost in conversion", row.id))
+            .into()
+    })
+}
+
 /// Converts a page of statuses, loading authors, reblogged statuses, mentions, tags
 /// and the viewer's favourites, reblogs, bookmarks and pins in a few queries.
 /// Statuses whose author cannot be loaded are left out.
@@ -156,6 +175,17 @@ pub async fn statuses(
     app: &App,
     rows: &[StatusRow],
     viewer: Option<i64>,
+) -> ApiResult<Vec<Status>> {
+    statuses_with(app, rows, viewer, None).await
+}
+
+/// [`statuses`], with `fresh` for new posts that quote and reblog nothing
+/// ([`new_status`]).
+async fn statuses_with(
+    app: &App,
+    rows: &[StatusRow],
+    viewer: Option<i64>,
+    fresh: Option<&crate::core::statuses::Stored>,
 ) -> ApiResult<Vec<Status>> {
     let db = &app.db;
     let reblog_ids: Vec<i64> = rows.iter().filter_map(|r| r.reblog_of_id).collect();
@@ -232,13 +262,17 @@ pub async fn statuses(
         );
         json!({"automatic": automatic, "manual": [], "current_user": current})
     };
-    let (mentions, tags) = fulmar_store::statuses::mentions_and_tags(db, &status_ids).await?;
+    let (mentions, tags) = match fresh {
+        Some(f) => (f.mentions.clone(), f.tags.clone()),
+        None => fulmar_store::statuses::mentions_and_tags(db, &status_ids).await?,
+    };
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
     account_ids.extend(mentions.iter().map(|(_, a)| *a));
     account_ids.sort_unstable();
     account_ids.dedup();
     let accounts = app.accounts.get(db, &app.urls, &account_ids).await?;
     let flags = match viewer {
+        Some(_) if fresh.is_some() => Some(Default::default()),
         Some(v) => Some(fulmar_store::statuses::viewer_flags(db, v, &status_ids).await?),
         None => None,
     };
@@ -273,7 +307,10 @@ pub async fn statuses(
         .collect();
     // Media of the whole page (originals of reblogs included) in one query, in
     // position order.
-    let media_by = media_by_status(db, &status_ids).await?;
+    let media_by = match fresh {
+        Some(_) => HashMap::new(),
+        None => media_by_status(db, &status_ids).await?,
+    };
     let tags_by = tags_by_status(&app.urls, tags);
 
     let convert = |row: &StatusRow| -> Option<Status> {

@@ -18,6 +18,7 @@ mod instance;
 mod notifications;
 mod oauth;
 mod peer;
+mod post_commits;
 mod queue;
 mod quotes;
 mod read_path;

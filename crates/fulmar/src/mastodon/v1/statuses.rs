@@ -120,19 +120,29 @@ async fn create(
         quoted_status_id: p.quoted_status_id,
         quote_approval_policy: p.quote_approval_policy,
     };
-    let row = statuses::create(&app.db, &app.urls, &auth.user, &auth.account, compose)
-        .await
-        .map_err(|e| match e {
-            // The only thing `create` does not find is the status replied to.
-            CoreError::NotFound => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "The post you are trying to reply to does not appear to exist.",
-            ),
-            e => e.into(),
-        })?;
-    Ok(Json(
-        to_mastodon::status(&app, &row, Some(auth.account_id())).await?,
-    ))
+    let (row, stored) = statuses::create(
+        &app.db,
+        &app.urls,
+        &app.post_commits,
+        &auth.user,
+        &auth.account,
+        compose,
+    )
+    .await
+    .map_err(|e| match e {
+        // The only thing `create` does not find is the status replied to.
+        CoreError::NotFound => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "The post you are trying to reply to does not appear to exist.",
+        ),
+        e => e.into(),
+    })?;
+    let viewer = Some(auth.account_id());
+    let entity = match &stored {
+        Some(stored) => to_mastodon::new_status(&app, &row, viewer, stored).await?,
+        None => to_mastodon::status(&app, &row, viewer).await?,
+    };
+    Ok(Json(entity))
 }
 
 #[derive(Deserialize, Default)]
