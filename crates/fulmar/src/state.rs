@@ -72,7 +72,7 @@ impl App {
             None => tokio::sync::OnceCell::new(),
         };
         let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
-        let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone());
+        let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone(), urls.clone());
         Ok(App(Arc::new(AppState {
             inbox_limits,
             inbox_commits,

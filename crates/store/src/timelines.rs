@@ -104,6 +104,60 @@ where
     .await?)
 }
 
+/// [`fan_out`] for many stored statuses in one statement (`inbound::store_statuses`,
+/// which stores a batch of received statuses at once). The same rule as
+/// [`fan_out_with`], with each status's author and visibility read from its row
+/// instead of passed in; at most a few hundred ids a call (each is bound three times).
+pub(crate) async fn fan_out_many_with<'e, E, DB>(executor: E, status_ids: &[i64]) -> Result<()>
+where
+    DB: Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    if status_ids.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<'_, DB> = QueryBuilder::new(
+        "INSERT INTO home_feed (account_id, status_id, author_account_id) \
+         SELECT x.reader, x.status_id, x.author FROM ( \
+             SELECT a.id AS reader, s.id AS status_id, s.account_id AS author \
+               FROM statuses s JOIN accounts a ON a.id = s.account_id \
+             WHERE a.domain IS NULL AND s.id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    q.push(
+        " UNION \
+             SELECT f.account_id, s.id, s.account_id FROM statuses s \
+               JOIN follows f ON f.target_account_id = s.account_id \
+               JOIN accounts r ON r.id = f.account_id \
+             WHERE s.visibility <> 'direct' AND r.domain IS NULL \
+               AND (s.reblog_of_id IS NULL OR f.show_reblogs = TRUE) \
+               AND (s.in_reply_to_account_id IS NULL \
+                    OR s.in_reply_to_account_id = s.account_id \
+                    OR s.in_reply_to_account_id = f.account_id \
+                    OR EXISTS (SELECT 1 FROM follows g WHERE g.account_id = f.account_id \
+                               AND g.target_account_id = s.in_reply_to_account_id) \
+                    OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id \
+                               AND m.account_id = f.account_id)) \
+               AND s.id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    q.push(
+        " UNION \
+             SELECT m.account_id, s.id, s.account_id FROM statuses s \
+               JOIN mentions m ON m.status_id = s.id \
+               JOIN accounts r ON r.id = m.account_id \
+             WHERE s.visibility = 'direct' AND r.domain IS NULL AND s.id IN ",
+    );
+    crate::push_id_list(&mut q, status_ids);
+    // SQLite needs a WHERE on the SELECT of an INSERT … SELECT … ON CONFLICT to parse
+    // it unambiguously, hence the outer `WHERE TRUE`.
+    q.push(" ) x WHERE TRUE ON CONFLICT (account_id, status_id) DO NOTHING");
+    q.build().execute(executor).await?;
+    Ok(())
+}
+
 /// Copies an author's recent non-direct statuses into a reader's feed (after a
 /// follow), so that the home timeline is not empty until they post again.
 pub async fn backfill_author(db: &Db, reader_id: i64, author_id: i64, limit: i64) -> Result<u64> {
