@@ -183,7 +183,7 @@ pub async fn store_statuses(
         // Every feed row of the batch in a few statements rather than one per status.
         let kept_ids: Vec<i64> = kept.iter().map(|r| r.status.id).collect();
         for chunk in kept_ids.chunks(ROWS_PER_STATEMENT) {
-            crate::timelines::fan_out_many_with(&mut *tx, chunk).await?;
+            crate::timelines::fan_out_many(chunk).build().execute(&mut *tx).await?;
         }
         let claimed: Vec<i64> = kept
             .iter()

@@ -105,20 +105,15 @@ where
 }
 
 /// [`fan_out`] for many stored statuses in one statement (`inbound::store_statuses`,
-/// which stores a batch of received statuses at once). The same rule as
+/// which stores a batch of received statuses at once, runs it): the same rule as
 /// [`fan_out_with`], with each status's author and visibility read from its row
-/// instead of passed in; at most a few hundred ids a call (each is bound three times).
-pub(crate) async fn fan_out_many_with<'e, E, DB>(executor: E, status_ids: &[i64]) -> Result<()>
+/// instead of passed in. For at most a few hundred ids (each is bound three times).
+pub(crate) fn fan_out_many<'a, DB>(status_ids: &[i64]) -> QueryBuilder<'a, DB>
 where
     DB: Database,
-    E: sqlx::Executor<'e, Database = DB>,
-    for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB> + 'a,
 {
-    if status_ids.is_empty() {
-        return Ok(());
-    }
-    let mut q: QueryBuilder<'_, DB> = QueryBuilder::new(
+    let mut q: QueryBuilder<'a, DB> = QueryBuilder::new(
         "INSERT INTO home_feed (account_id, status_id, author_account_id) \
          SELECT x.reader, x.status_id, x.author FROM ( \
              SELECT a.id AS reader, s.id AS status_id, s.account_id AS author \
@@ -154,8 +149,7 @@ where
     // SQLite needs a WHERE on the SELECT of an INSERT … SELECT … ON CONFLICT to parse
     // it unambiguously, hence the outer `WHERE TRUE`.
     q.push(" ) x WHERE TRUE ON CONFLICT (account_id, status_id) DO NOTHING");
-    q.build().execute(executor).await?;
-    Ok(())
+    q
 }
 
 /// Copies an author's recent non-direct statuses into a reader's feed (after a
