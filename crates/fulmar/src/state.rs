@@ -74,7 +74,7 @@ impl App {
             None => tokio::sync::OnceCell::new(),
         };
         let inbox_limits = crate::activitypub::limits::InboxLimits::new(config.inbox_rate_limit);
-        let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone());
+        let inbox_commits = crate::worker::inbox::GroupCommit::new(db.clone(), urls.clone());
         let post_commits = crate::core::post_commits::PostCommits::new(db.clone());
         Ok(App(Arc::new(AppState {
             inbox_limits,

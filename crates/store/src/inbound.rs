@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::accounts::{self, AccountRow};
+use crate::jobs::NewJob;
 use crate::read::Select;
 use crate::statuses::NewStatus;
 use crate::{with_pool, Db, Result, WritePool};
@@ -106,20 +107,38 @@ pub async fn with_local_followers(db: &Db, account_ids: &[i64]) -> Result<HashSe
 /// One received status to store, and the inbox job that brought it.
 pub struct Received<'a> {
     pub status: &'a NewStatus,
-    pub job_id: i64,
+    pub job: JobOf<'a>,
+}
+
+/// The inbox job of a [`Received`] status, and what becomes of it.
+pub enum JobOf<'a> {
+    /// A job the worker claimed: deleted with its status when that is stored, left
+    /// for the caller to run one by one when it is not.
+    Claimed(i64),
+    /// A delivery not stored yet (the inbox's group commit, which stores plain
+    /// `Create`s as they are accepted): nothing to delete when its status is stored,
+    /// and stored as this job, in the same transaction, when it is not, so that the
+    /// usual path processes it.
+    Unstored(&'a NewJob),
 }
 
 /// Stores received statuses that need nothing but their row (no mentions, tags,
 /// media, poll or parent; not direct), in one transaction: the status rows, their
-/// home-feed rows (`timelines::fan_out_with`, the rule every status goes through),
-/// their authors' counters, and the deletion of the jobs that brought them, so that
-/// a job is finished exactly when its status is stored.
+/// home-feed rows (`timelines::push_fan_out_many`, the rule every status goes
+/// through), their authors' counters, the deletion of the claimed jobs that brought
+/// them (so that a job is finished exactly when its status is stored), and the jobs
+/// of `enqueue` (the other deliveries of the inbox's group commit).
 ///
 /// A status whose id or URI is taken already is left out (`ON CONFLICT DO NOTHING`),
-/// with its job: the caller runs those one by one, which draws another id or finds
-/// the stored status. Returns the ids of the statuses stored.
-pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>> {
-    if batch.is_empty() {
+/// with its job: a claimed one the caller runs one by one, an unstored one is stored
+/// as a job here; the usual path draws another id or finds the stored status.
+/// Returns the ids of the statuses stored. An error means nothing was stored.
+pub async fn store_statuses(
+    db: &Db,
+    batch: &[Received<'_>],
+    enqueue: &[&NewJob],
+) -> Result<Vec<i64>> {
+    if batch.is_empty() && enqueue.is_empty() {
         return Ok(Vec::new());
     }
     let stored = with_pool!(db, pool => {
@@ -135,20 +154,20 @@ pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>>
             q.push_values(chunk, |mut b, r| {
                 let s = r.status;
                 b.push_bind(s.id)
-                    .push_bind(s.uri.clone())
-                    .push_bind(s.url.clone())
+                    .push_bind(s.uri.as_str())
+                    .push_bind(s.url.as_deref())
                     .push_bind(s.account_id)
                     .push_bind(s.in_reply_to_id)
                     .push_bind(s.in_reply_to_account_id)
-                    .push_bind(s.in_reply_to_uri.clone())
+                    .push_bind(s.in_reply_to_uri.as_deref())
                     .push_bind(s.reblog_of_id)
-                    .push_bind(s.content.clone())
-                    .push_bind(s.text.clone())
-                    .push_bind(s.spoiler_text.clone())
+                    .push_bind(s.content.as_str())
+                    .push_bind(s.text.as_deref())
+                    .push_bind(s.spoiler_text.as_str())
                     .push_bind(s.sensitive)
-                    .push_bind(s.visibility.clone())
-                    .push_bind(s.language.clone())
-                    .push_bind(s.context_uri.clone())
+                    .push_bind(s.visibility.as_str())
+                    .push_bind(s.language.as_deref())
+                    .push_bind(s.context_uri.as_deref())
                     .push_bind(s.local)
                     .push_bind(s.application_id)
                     .push_bind(s.created_at)
@@ -159,21 +178,43 @@ pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>>
             stored.extend(ids);
         }
         let kept: HashSet<i64> = stored.iter().copied().collect();
-        let kept: Vec<&Received<'_>> = batch.iter().filter(|r| kept.contains(&r.status.id)).collect();
-        for r in &kept {
-            crate::timelines::fan_out_with(&mut *tx, r.status.id, r.status.account_id, &r.status.visibility)
-                .await?;
+        let (kept, left): (Vec<&Received<'_>>, Vec<&Received<'_>>) =
+            batch.iter().partition(|r| kept.contains(&r.status.id));
+        // Every feed row of the batch in a few statements rather than one per status.
+        let kept_ids: Vec<i64> = kept.iter().map(|r| r.status.id).collect();
+        for chunk in kept_ids.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::timelines::push_fan_out_many(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
         }
-        let job_ids: Vec<i64> = kept.iter().map(|r| r.job_id).collect();
-        for chunk in job_ids.chunks(ROWS_PER_STATEMENT) {
+        let claimed: Vec<i64> = kept
+            .iter()
+            .filter_map(|r| match r.job {
+                JobOf::Claimed(id) => Some(id),
+                JobOf::Unstored(_) => None,
+            })
+            .collect();
+        for chunk in claimed.chunks(ROWS_PER_STATEMENT) {
             let mut q = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE id IN ");
             crate::push_id_list(&mut q, chunk);
             q.build().execute(&mut *tx).await?;
         }
+        let jobs: Vec<&NewJob> = enqueue
+            .iter()
+            .copied()
+            .chain(left.iter().filter_map(|r| match r.job {
+                JobOf::Unstored(job) => Some(job),
+                JobOf::Claimed(_) => None,
+            }))
+            .collect();
+        for chunk in jobs.chunks(crate::jobs::ROWS_PER_STATEMENT) {
+            crate::jobs::insert_many(chunk).build().execute(&mut *tx).await?;
+        }
         // The authors' counters last, just before the commit, as in
-        // `status_actions::publish` (a row lock held only for the commit), one upsert
-        // per author. The same columns `publish` counts in: a status that is not direct
-        // counts for its author, and `last_status_at` is the newest stored.
+        // `status_actions::publish` (a row lock held only for the commit), in one
+        // multi-row upsert with one row per author. The same columns `publish` counts
+        // in: a status that is not direct counts for its author, and `last_status_at`
+        // is the newest stored.
         let mut per_author: HashMap<i64, (i64, i64)> = HashMap::new();
         for r in &kept {
             if r.status.visibility == "direct" {
@@ -187,20 +228,22 @@ pub async fn store_statuses(db: &Db, batch: &[Received<'_>]) -> Result<Vec<i64>>
         // In id order, so that two batches never take the same rows' locks in opposite
         // orders (PostgreSQL).
         authors.sort_unstable();
-        for (account_id, (n, last)) in authors {
+        for chunk in authors.chunks(ROWS_PER_STATEMENT) {
             // The counters live in `account_stats` (migration 0012); an author's first
             // stored status inserts its row.
-            sqlx::query(
-                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) \
-                 VALUES ($1, $2, $3, 1) ON CONFLICT (account_id) DO UPDATE SET \
-                 statuses_count = account_stats.statuses_count + $2, last_status_at = $3, \
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) ",
+            );
+            q.push_values(chunk, |mut b, (account_id, (n, last))| {
+                b.push_bind(*account_id).push_bind(*n).push_bind(*last).push_bind(1i64);
+            });
+            q.push(
+                " ON CONFLICT (account_id) DO UPDATE SET \
+                 statuses_count = account_stats.statuses_count + excluded.statuses_count, \
+                 last_status_at = excluded.last_status_at, \
                  version = account_stats.version + 1",
-            )
-            .bind(account_id)
-            .bind(n)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+            );
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<Vec<i64>, crate::StoreError>(stored)

@@ -77,11 +77,12 @@ where
 
 /// Rows per multi-row statement: far below both databases' limits on bound
 /// parameters (32,766 for SQLite, 65,535 for PostgreSQL) at eight per row.
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// One multi-row INSERT of `jobs` (at most [`ROWS_PER_STATEMENT`] of them), for
-/// [`enqueue_batch`] and [`complete_with`].
-fn insert_many<'a, DB>(jobs: &'a [NewJob]) -> sqlx::QueryBuilder<'a, DB>
+/// [`enqueue_batch`], [`complete_with`] and the inbox's group commit
+/// (`inbound::store_statuses`).
+pub(crate) fn insert_many<'a, DB>(jobs: &[&'a NewJob]) -> sqlx::QueryBuilder<'a, DB>
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -93,7 +94,7 @@ where
         "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, max_attempts, \
          run_at, created_at) ",
     );
-    qb.push_values(jobs, |mut row, job| {
+    qb.push_values(jobs.iter().copied(), |mut row, job| {
         row.push_bind(job.id)
             .push_bind(job.queue.as_str())
             .push_bind(job.concurrency_key.as_deref())
@@ -110,6 +111,11 @@ where
 /// statements, so that a burst (the inbox's group commit) costs a few statements
 /// rather than one per job.
 pub async fn enqueue_batch(db: &Db, jobs: &[NewJob]) -> Result<()> {
+    enqueue_all(db, &jobs.iter().collect::<Vec<_>>()).await
+}
+
+/// [`enqueue_batch`] for jobs the caller keeps.
+pub async fn enqueue_all(db: &Db, jobs: &[&NewJob]) -> Result<()> {
     if jobs.is_empty() {
         return Ok(());
     }
@@ -385,6 +391,7 @@ pub async fn follow_uri(db: &Db, account_id: i64, target: i64) -> Result<Option<
 /// thousand inboxes is then a few statements rather than a thousand round trips to
 /// the database.
 pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
+    let jobs: Vec<&NewJob> = jobs.iter().collect();
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
         for chunk in jobs.chunks(ROWS_PER_STATEMENT) {

@@ -105,7 +105,8 @@ where
 }
 
 /// [`fan_out_with`] for several statuses at once, in one statement (the group commit
-/// of local posts, `status_actions::publish_local_group`), written into `q`: the same
+/// of local posts, `status_actions::publish_local_group`, and the batches of received
+/// statuses, `inbound::store_statuses`), written into `q`: the same
 /// readers, by the same rules, taking each status's author and visibility from its
 /// stored row.
 pub(crate) fn push_fan_out_many(q: &mut impl SqlBuilder, status_ids: &[i64]) {

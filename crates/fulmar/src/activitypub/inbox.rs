@@ -3,9 +3,11 @@
 //!
 //! A delivery is checked as far as it can be without acting on it (content type, size,
 //! JSON, the activity's envelope, the HTTP signature and that its key belongs to the
-//! activity's actor), stored as an `inbox` job, and only then answered 202 Accepted:
-//! once the answer is sent the activity survives a crash. The job is processed by
-//! `worker::inbox` through `activitypub::receive`. A bad delivery gets a 4xx with the
+//! activity's actor), stored, and only then answered 202 Accepted: once the answer is
+//! sent the activity survives a crash. A plain `Create` (a followed account's new
+//! post) is stored as its status at once, by the group commit of `worker::inbox`;
+//! anything else is stored as an `inbox` job, processed by `worker::inbox` through
+//! `activitypub::receive`. A bad delivery gets a 4xx with the
 //! reason in a JSON body, and a line in the log: 415 for another content type, 413
 //! past 1 MB (the router's body limit), 400 for bad JSON or no activity, 403 from a
 //! blocked domain, 429 past the origin's allowance (`activitypub::limits`), 401 for
@@ -224,14 +226,15 @@ async fn check_and_store(
             .into());
         }
     }
-    queue::enqueue(
+    queue::accept(
         app,
-        &InboxJob {
+        InboxJob {
             activity,
             signer: signer.owner,
             forwarded,
             recipient,
         },
+        body,
     )
     .await?;
     Ok(StatusCode::ACCEPTED.into_response())

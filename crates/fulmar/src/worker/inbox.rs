@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use super::{Outcome, Shared};
 use crate::activitypub::receive::{self, ReceiveError};
 use crate::core::error::CoreResult;
+use crate::core::urls::Urls;
 use crate::state::App;
+use fulmar_store::inbound::{JobOf, Received};
 
 pub const QUEUE: &str = "inbox";
 
@@ -32,60 +34,130 @@ pub struct InboxJob {
     pub recipient: Option<String>,
 }
 
-/// Stores a received activity and wakes this process's pollers. Returns once the job
-/// is committed (so the caller may answer 202), together with the other deliveries
-/// that arrived while the previous commit was running ([`GroupCommit`]).
-pub async fn enqueue(app: &App, job: &InboxJob) -> CoreResult<()> {
-    let origin = job
-        .activity
-        .get("actor")
-        .and_then(fulmar_federation::from_activitypub::id_of)
-        .and_then(|a| crate::core::resolve::authority(&a));
-    let row = super::new_job(QUEUE, job, origin, 8)?;
-    app.inbox_commits.store(row).await
+/// Accepts a delivery the inbox checked: on SQLite its status is stored at once when
+/// it is a plain `Create` the group commit can store (`receive::batch`), and it is
+/// stored as a job otherwise. Returns once either is committed, so that the caller may answer 202.
+///
+/// `raw` is the body the activity was parsed from: the job's payload is written
+/// around it rather than by serializing the parsed activity again.
+pub async fn accept(app: &App, job: InboxJob, raw: &[u8]) -> CoreResult<()> {
+    let payload = match std::str::from_utf8(raw) {
+        Ok(raw) => payload_around(raw, &job)?,
+        // serde_json only parses UTF-8, so this is not reached; the serializer still
+        // writes a valid payload if it ever is.
+        Err(_) => serde_json::to_string(&job).map_err(anyhow::Error::from)?,
+    };
+    let row = super::new_job_with_payload(QUEUE, payload, origin(&job.activity), 8);
+    match app.db.backend() {
+        fulmar_store::Backend::Sqlite => app.inbox_commits.store_received(row, job).await,
+        // On PostgreSQL a group's reads and its transaction are about a dozen round
+        // trips, made by the one committing task while the next group waits; that
+        // measured 0.6 times the rate of storing jobs, which the two pollers then
+        // process side by side (BENCHMARKS.md). There every delivery is a job.
+        fulmar_store::Backend::Postgres => app.inbox_commits.store(row).await,
+    }
 }
 
-/// Most jobs one commit of [`GroupCommit`] stores.
+/// The host of the activity's actor: the job's concurrency key.
+fn origin(activity: &Value) -> Option<String> {
+    activity
+        .get("actor")
+        .and_then(fulmar_federation::from_activitypub::id_of)
+        .and_then(|a| crate::core::resolve::authority(&a))
+}
+
+/// The JSON of `job` as [`InboxJob`]'s serialization writes it, with `raw_activity`
+/// (the activity's JSON as received, which parsed into `job.activity`) spliced in as
+/// `activity` instead of serializing the parsed value again: the worker parses it
+/// into the same value.
+fn payload_around(raw_activity: &str, job: &InboxJob) -> CoreResult<String> {
+    let signer = serde_json::to_string(&job.signer).map_err(anyhow::Error::from)?;
+    let recipient = serde_json::to_string(&job.recipient).map_err(anyhow::Error::from)?;
+    let mut out = String::with_capacity(raw_activity.len() + signer.len() + recipient.len() + 64);
+    out.push_str("{\"activity\":");
+    out.push_str(raw_activity);
+    out.push_str(",\"signer\":");
+    out.push_str(&signer);
+    out.push_str(",\"forwarded\":");
+    out.push_str(if job.forwarded { "true" } else { "false" });
+    out.push_str(",\"recipient\":");
+    out.push_str(&recipient);
+    out.push('}');
+    Ok(out)
+}
+
+/// Most deliveries one commit of [`GroupCommit`] stores.
 const GROUP_MAX: usize = 512;
 
-/// Group commit of inbox jobs: one task stores every job handed to it while its
+/// Group commit of the inbox: one task stores every delivery handed to it while its
 /// previous commit was running in one transaction, then answers each caller. Under
 /// load a burst of deliveries costs one commit (and one wake-up of the pollers)
 /// instead of one each; a lone delivery is stored at once, with no added wait.
 ///
-/// A caller hears `Ok` only after the commit that holds its job, so nothing answered
-/// 202 can be lost. When a batch fails as a whole, its jobs are stored one by one, so
-/// that one bad row fails alone (and a rolled-back batch stores nothing twice).
+/// The plain `Create`s among a group's deliveries ([`accept`]) are stored as
+/// statuses, with their home-feed rows, in that same transaction
+/// (`receive::batch::plain_creates`, the checks and rows of the worker's batch), so
+/// that they never become jobs that a poller would claim, parse and delete; the
+/// other deliveries, and any status the transaction leaves out (an id or URI taken),
+/// are stored as jobs in it. A group whose reads or transaction fail is stored as
+/// jobs only, as before.
+///
+/// A caller hears `Ok` only after the commit that holds its status or its job, so
+/// nothing answered 202 can be lost. When a batch of jobs fails as a whole, its jobs
+/// are stored one by one, so that one bad row fails alone (and a rolled-back batch
+/// stores nothing twice).
+///
+/// The committing task holds the database and the URLs, not the `App`: the `App`
+/// owns this `GroupCommit`, whose sender keeps the task running, so a task holding
+/// the `App` would keep both alive forever.
 pub struct GroupCommit {
     db: Db,
+    urls: Urls,
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
 }
 
 struct Pending {
     job: NewJob,
+    /// The parsed delivery, when its status may be stored at once ([`accept`]).
+    received: Option<InboxJob>,
     done: oneshot::Sender<Result<(), String>>,
 }
 
 impl GroupCommit {
-    pub fn new(db: Db) -> GroupCommit {
+    pub fn new(db: Db, urls: Urls) -> GroupCommit {
         GroupCommit {
             db,
+            urls,
             sender: OnceLock::new(),
         }
     }
 
     /// Stores `job`, returning once it is committed.
     pub async fn store(&self, job: NewJob) -> CoreResult<()> {
+        self.send(job, None).await
+    }
+
+    /// Stores the status of `received` when it is a plain `Create` the batch can
+    /// store, and `job` (its job) otherwise, returning once either is committed.
+    pub async fn store_received(&self, job: NewJob, received: InboxJob) -> CoreResult<()> {
+        self.send(job, Some(received)).await
+    }
+
+    async fn send(&self, job: NewJob, received: Option<InboxJob>) -> CoreResult<()> {
         // The committing task starts on first use, inside the server's runtime; it
         // ends when this `GroupCommit` (and so its sender) is dropped.
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(commit_loop(self.db.clone(), rx));
+            tokio::spawn(commit_loop(self.db.clone(), self.urls.clone(), rx));
             tx
         });
         let (done, answer) = oneshot::channel();
         sender
-            .send(Pending { job, done })
+            .send(Pending {
+                job,
+                received,
+                done,
+            })
             .map_err(|_| anyhow::anyhow!("the inbox's committing task has stopped"))?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
@@ -95,34 +167,111 @@ impl GroupCommit {
     }
 }
 
-async fn commit_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn commit_loop(db: Db, urls: Urls, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(GROUP_MAX);
     while rx.recv_many(&mut batch, GROUP_MAX).await > 0 {
-        let (jobs, dones): (Vec<NewJob>, Vec<_>) = batch.drain(..).map(|p| (p.job, p.done)).unzip();
-        let results: Vec<Result<(), String>> = match jobs::enqueue_batch(&db, &jobs).await {
-            Ok(()) => vec![Ok(()); jobs.len()],
-            Err(e) if jobs.len() == 1 => vec![Err(e.to_string())],
-            Err(e) => {
-                tracing::warn!(
-                    "storing {} inbox jobs at once: {e}; storing them one by one",
-                    jobs.len()
-                );
-                let mut results = Vec::with_capacity(jobs.len());
-                for job in &jobs {
-                    results.push(jobs::enqueue(&db, job).await.map_err(|e| e.to_string()));
-                }
-                results
-            }
+        let results = match store_with_statuses(&db, &urls, &batch).await {
+            Some(results) => results,
+            None => store_jobs(&db, &batch).await,
         };
-        if results.iter().any(Result::is_ok) {
-            super::wake();
-        }
-        for (done, result) in dones.into_iter().zip(results) {
-            // A caller that went away (its sender hung up) needs no answer: its job
-            // is stored all the same.
-            let _ = done.send(result);
+        for (pending, result) in batch.drain(..).zip(results) {
+            // A caller that went away (its sender hung up) needs no answer: its
+            // delivery is stored all the same.
+            let _ = pending.done.send(result);
         }
     }
+}
+
+/// Stores the statuses of the group's plain `Create`s and every other delivery's
+/// job in one transaction. `None` when the group has no such `Create`, or when the
+/// reads or the transaction failed (nothing was stored then): the caller stores
+/// every delivery as a job.
+async fn store_with_statuses(
+    db: &Db,
+    urls: &Urls,
+    batch: &[Pending],
+) -> Option<Vec<Result<(), String>>> {
+    let received: Vec<(usize, &InboxJob)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.received.as_ref().map(|r| (i, r)))
+        .collect();
+    if received.is_empty() {
+        return None;
+    }
+    let rows = match receive::batch::plain_creates(db, urls, received.iter().map(|(_, r)| *r)).await
+    {
+        Ok(rows) if rows.is_empty() => return None,
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(
+                "reading for {} received activities: {e}; storing them as jobs",
+                received.len()
+            );
+            return None;
+        }
+    };
+    let mut as_status = vec![false; batch.len()];
+    let statuses: Vec<Received<'_>> = rows
+        .iter()
+        .map(|(status, index)| {
+            let at = received[*index].0;
+            as_status[at] = true;
+            Received {
+                status,
+                job: JobOf::Unstored(&batch[at].job),
+            }
+        })
+        .collect();
+    let jobs: Vec<&NewJob> = batch
+        .iter()
+        .zip(&as_status)
+        .filter(|(_, s)| !**s)
+        .map(|(p, _)| &p.job)
+        .collect();
+    match fulmar_store::inbound::store_statuses(db, &statuses, &jobs).await {
+        Ok(stored) => {
+            // Wake the pollers when jobs were stored: the other deliveries, or the
+            // statuses left out.
+            if !jobs.is_empty() || stored.len() < statuses.len() {
+                super::wake();
+            }
+            Some(vec![Ok(()); batch.len()])
+        }
+        Err(e) => {
+            tracing::warn!(
+                "storing {} received statuses with {} inbox jobs: {e}; storing them as jobs",
+                statuses.len(),
+                jobs.len()
+            );
+            None
+        }
+    }
+}
+
+/// Stores every delivery of the group as a job: all in one transaction, or, when
+/// that fails, one by one.
+async fn store_jobs(db: &Db, batch: &[Pending]) -> Vec<Result<(), String>> {
+    let jobs: Vec<&NewJob> = batch.iter().map(|p| &p.job).collect();
+    let results: Vec<Result<(), String>> = match jobs::enqueue_all(db, &jobs).await {
+        Ok(()) => vec![Ok(()); jobs.len()],
+        Err(e) if jobs.len() == 1 => vec![Err(e.to_string())],
+        Err(e) => {
+            tracing::warn!(
+                "storing {} inbox jobs at once: {e}; storing them one by one",
+                jobs.len()
+            );
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                results.push(jobs::enqueue(db, job).await.map_err(|e| e.to_string()));
+            }
+            results
+        }
+    };
+    if results.iter().any(Result::is_ok) {
+        super::wake();
+    }
+    results
 }
 
 /// Runs the inbox jobs of one claim: the plain `Create`s among them in one batch

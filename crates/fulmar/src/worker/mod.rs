@@ -118,8 +118,23 @@ pub(crate) fn new_job<T: serde::Serialize>(
     max_attempts: i32,
 ) -> crate::core::error::CoreResult<jobs::NewJob> {
     let payload = serde_json::to_string(payload).map_err(anyhow::Error::from)?;
+    Ok(new_job_with_payload(
+        queue,
+        payload,
+        concurrency_key,
+        max_attempts,
+    ))
+}
+
+/// [`new_job`] with its payload already written as JSON.
+pub(crate) fn new_job_with_payload(
+    queue: &str,
+    payload: String,
+    concurrency_key: Option<String>,
+    max_attempts: i32,
+) -> jobs::NewJob {
     let now = now_ms();
-    Ok(jobs::NewJob {
+    jobs::NewJob {
         id: crate::core::ids::next_id(),
         queue: queue.into(),
         payload,
@@ -127,7 +142,7 @@ pub(crate) fn new_job<T: serde::Serialize>(
         concurrency_key,
         max_attempts,
         created_at: now,
-    })
+    }
 }
 
 fn wake_signal() -> &'static Notify {

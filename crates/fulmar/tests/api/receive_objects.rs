@@ -855,3 +855,200 @@ db_test!(
     many_received_creates_at_once_are_stored_once,
     |app: TestApp| async move { many_at_once(app).await }
 );
+
+/// The account row of the peer's `bob`, as stored here.
+async fn bob_row(w: &World) -> AccountRow {
+    fulmar_store::accounts::by_uri(&w.fulmar.app.db, &w.bob.id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// How many times the status with this URI is in alice's home feed.
+async fn in_feed(w: &World, uri: &str) -> i64 {
+    let row = fulmar_store::remote::status_by_uri(&w.fulmar.app.db, uri)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{uri} was not stored"));
+    fulmar_store::with_pool!(w.fulmar.db(), p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM home_feed WHERE account_id = $1 AND status_id = $2")
+        .bind(w.alice.id)
+        .bind(row.id)
+        .fetch_one(p)
+        .await)
+    .unwrap()
+}
+
+/// A plain `Create` is stored by the inbox's group commit as it is accepted (on
+/// SQLite; PostgreSQL stores it as a job): the status is there, in the follower's
+/// feed once and counted once, when the 202 is answered, and no job is left behind. Sent again, alone or twice at once, it is
+/// still stored, fed and counted once.
+async fn stored_when_accepted(app: TestApp) {
+    let w = World::start(app).await;
+    let db = &w.fulmar.app.db;
+    let count_before = bob_row(&w).await.statuses_count;
+    let note = w.note(1, json!({}));
+    let uri = note["id"].as_str().unwrap().to_owned();
+    w.create(note.clone()).await;
+    match db.backend() {
+        // No waiting for the queue: the answer came after the commit that holds it.
+        fulmar_store::Backend::Sqlite => {
+            assert!(fulmar_store::remote::status_by_uri(db, &uri)
+                .await
+                .unwrap()
+                .is_some());
+        }
+        // PostgreSQL stores every delivery as a job (`worker::inbox::accept`),
+        // which the worker then processes.
+        fulmar_store::Backend::Postgres => w.settle().await,
+    }
+    assert_eq!(in_feed(&w, &uri).await, 1);
+    assert_eq!(bob_row(&w).await.statuses_count, count_before + 1);
+    assert!(fulmar_store::jobs::list(db, "inbox")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The same Create again, then twice at once (one group may hold both).
+    w.create(note.clone()).await;
+    tokio::join!(w.create(note.clone()), w.create(note.clone()));
+    w.settle().await;
+    assert_eq!(in_feed(&w, &uri).await, 1);
+    assert_eq!(bob_row(&w).await.statuses_count, count_before + 1);
+    let home = w.home().await;
+    assert_eq!(home.iter().filter(|s| s["uri"] == uri.as_str()).count(), 1);
+
+    // Two new notes at once: both stored, each once.
+    let n2 = w.note(2, json!({"published": "2026-01-02T03:04:06Z"}));
+    let n3 = w.note(3, json!({"published": "2026-01-02T03:04:07Z"}));
+    tokio::join!(w.create(n2.clone()), w.create(n3.clone()));
+    w.settle().await;
+    for n in [&n2, &n3] {
+        assert_eq!(in_feed(&w, n["id"].as_str().unwrap()).await, 1);
+    }
+    assert_eq!(bob_row(&w).await.statuses_count, count_before + 3);
+}
+
+db_test!(
+    a_plain_create_is_stored_when_it_is_accepted,
+    |app: TestApp| async move { stored_when_accepted(app).await }
+);
+
+/// What the group commit cannot store at once goes through the job as before: a
+/// reply (with its parent linked), a note whose id is taken (stored under another),
+/// and a note by an author nobody here follows (dropped, as the usual path does).
+async fn not_plain_goes_through_the_job(app: TestApp) {
+    let w = World::start(app).await;
+    let db = &w.fulmar.app.db;
+    let parent = w.note(1, json!({}));
+    w.create(parent.clone()).await;
+    // On PostgreSQL both are jobs, which two pollers may run in either order.
+    w.settle().await;
+    let reply = w.note(
+        2,
+        json!({"inReplyTo": parent["id"], "published": "2026-01-02T03:04:06Z"}),
+    );
+    w.create(reply.clone()).await;
+    let taken_at = "2026-01-02T03:04:09Z";
+    let taken = w.note(3, json!({"published": taken_at}));
+    fill_ids(&w, taken_at, bob_row(&w).await.id, "accept").await;
+    w.create(taken.clone()).await;
+    w.settle().await;
+    let row = |uri: &Value| {
+        let uri = uri["id"].as_str().unwrap().to_owned();
+        async move {
+            fulmar_store::remote::status_by_uri(db, &uri)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{uri} was not stored"))
+        }
+    };
+    let parent_row = row(&parent).await;
+    assert_eq!(row(&reply).await.in_reply_to_id, Some(parent_row.id));
+    let taken_ms = chrono::DateTime::parse_from_rfc3339(taken_at)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(
+        fulmar::core::ids::id_time_ms(row(&taken).await.id),
+        taken_ms + 1
+    );
+    assert_eq!(in_feed(&w, taken["id"].as_str().unwrap()).await, 1);
+
+    // Alice stops following bob: his next note is for nobody here.
+    fulmar_store::with_pool!(w.fulmar.db(), p => sqlx::query(
+        "DELETE FROM follows WHERE account_id = $1")
+        .bind(w.alice.id)
+        .execute(p)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    let unfollowed = w.note(4, json!({"published": "2026-01-02T03:04:10Z"}));
+    w.create(unfollowed.clone()).await;
+    assert!(!w.stored(unfollowed["id"].as_str().unwrap()).await);
+}
+
+db_test!(
+    a_create_the_group_commit_cannot_store_goes_through_the_job,
+    |app: TestApp| async move { not_plain_goes_through_the_job(app).await }
+);
+
+/// When the group commit's transaction fails, the delivery is stored as a job all
+/// the same before it is answered 202, with the activity as received: here every
+/// insert into home feeds fails (a trigger), so neither the group commit nor the
+/// worker can store the status, and the job stays for a retry.
+async fn failing_group_falls_back_to_the_job(app: TestApp) {
+    use fulmar::worker::inbox::InboxJob;
+    let w = World::start(app).await;
+    let db = &w.fulmar.app.db;
+    match db {
+        fulmar_store::Db::Sqlite(p, _) => {
+            sqlx::query(
+                "CREATE TRIGGER no_feed BEFORE INSERT ON home_feed \
+                 BEGIN SELECT RAISE(ABORT, 'no feed'); END",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+        fulmar_store::Db::Postgres(p) => {
+            sqlx::query(
+                "CREATE FUNCTION no_feed() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'no feed'; END $$ LANGUAGE plpgsql",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+            sqlx::query(
+                "CREATE TRIGGER no_feed BEFORE INSERT ON home_feed \
+                 FOR EACH ROW EXECUTE FUNCTION no_feed()",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
+    let note = w.note(1, json!({"content": "<p>caf\u{e9} \u{1f600}</p>"}));
+    let uri = note["id"].as_str().unwrap().to_owned();
+    w.create(note.clone()).await;
+    assert!(fulmar_store::remote::status_by_uri(db, &uri)
+        .await
+        .unwrap()
+        .is_none());
+    let jobs = fulmar_store::jobs::list(db, "inbox").await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job: InboxJob = serde_json::from_str(&jobs[0].payload).unwrap();
+    assert_eq!(job.activity["object"], note);
+    assert_eq!(job.activity["type"], "Create");
+    assert_eq!(job.signer, w.bob.id);
+    assert!(!job.forwarded);
+    assert_eq!(job.recipient, None);
+    assert_eq!(
+        jobs[0].concurrency_key.as_deref(),
+        Some(w.peer.host.as_str())
+    );
+}
+
+db_test!(
+    a_failing_group_commit_stores_the_delivery_as_a_job,
+    |app: TestApp| async move { failing_group_falls_back_to_the_job(app).await }
+);

@@ -1,8 +1,11 @@
 //! Batches of plain `Create`s: the common case of the inbox (a followed account's new
 //! post, with no reply, mention, hashtag, attachment, poll or quote) handled for a
-//! whole claimed batch of inbox jobs at once, with every read made once for the batch
-//! and one transaction storing the statuses, their home-feed rows and the jobs'
-//! completion (`fulmar_store::inbound`).
+//! whole batch at once, with every read made once for the batch and one transaction
+//! storing the statuses, their home-feed rows and the jobs' completion
+//! (`fulmar_store::inbound`). The batch is either the deliveries of one group commit
+//! of the inbox (`worker::inbox::GroupCommit`, which stores their statuses as it
+//! accepts them, so that they never become jobs) or the inbox jobs of one claim of
+//! the worker (whatever reached the queue anyway).
 //!
 //! The result is the one [`super::process`] would reach for each activity: the same
 //! checks decide, in the same order of precedence, and the row is built by the same
@@ -15,18 +18,21 @@ use std::collections::{HashMap, HashSet};
 
 use fulmar_federation::from_activitypub::{self as ap, parse_activity};
 use fulmar_store::accounts::AccountRow;
-use fulmar_store::inbound::{self as store, Received};
+use fulmar_store::inbound::{self as store, JobOf, Received};
 use fulmar_store::statuses::NewStatus;
+use fulmar_store::Db;
 
 use crate::core::remote_status::{self, ObjectDoc};
 use crate::core::resolve::{authority, REFRESH_AFTER_MS};
 use crate::core::time::now_ms;
+use crate::core::urls::Urls;
 use crate::state::App;
 use crate::worker::inbox::InboxJob;
 
 /// A job whose activity may be a plain `Create`, before the batch's reads.
 struct Candidate {
-    job_id: i64,
+    /// The job's position in the caller's list.
+    index: usize,
     actor: String,
     host: String,
     doc: ObjectDoc,
@@ -36,7 +42,7 @@ struct Candidate {
 }
 
 /// What the activity of `job` is, when it is a plain `Create` this module can store.
-fn candidate(app: &App, job_id: i64, job: &InboxJob) -> Option<Candidate> {
+fn candidate(urls: &Urls, index: usize, job: &InboxJob) -> Option<Candidate> {
     // A forwarded activity's object is fetched, and a personal inbox's recipient is
     // silently mentioned: both are for the usual path.
     if job.forwarded || job.recipient.is_some() {
@@ -47,7 +53,7 @@ fn candidate(app: &App, job_id: i64, job: &InboxJob) -> Option<Candidate> {
         return None;
     }
     let object_id = a.object_id.as_deref()?;
-    if a.actor.starts_with(app.urls.base()) {
+    if a.actor.starts_with(urls.base()) {
         return None;
     }
     let host = authority(&a.actor)?;
@@ -71,7 +77,7 @@ fn candidate(app: &App, job_id: i64, job: &InboxJob) -> Option<Candidate> {
             continue;
         }
         // Addressed to a local account: it concerns someone here and mentions them.
-        if app.urls.username_of(target).is_some() {
+        if urls.username_of(target).is_some() {
             return None;
         }
         targets.push(target.clone());
@@ -80,7 +86,7 @@ fn candidate(app: &App, job_id: i64, job: &InboxJob) -> Option<Candidate> {
         return None;
     }
     Some(Candidate {
-        job_id,
+        index,
         actor: a.actor,
         host,
         doc,
@@ -95,33 +101,63 @@ pub async fn store_plain_creates(
     app: &App,
     jobs: &[(i64, InboxJob)],
 ) -> fulmar_store::Result<HashSet<i64>> {
+    let rows = plain_creates(&app.db, &app.urls, jobs.iter().map(|(_, job)| job)).await?;
+    let batch: Vec<Received<'_>> = rows
+        .iter()
+        .map(|(status, index)| Received {
+            status,
+            job: JobOf::Claimed(jobs[*index].0),
+        })
+        .collect();
+    let stored: HashSet<i64> = store::store_statuses(&app.db, &batch, &[])
+        .await?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .iter()
+        .filter(|(s, _)| stored.contains(&s.id))
+        .map(|(_, index)| jobs[*index].0)
+        .collect())
+}
+
+/// The statuses of the plain `Create`s among `jobs` that can be stored at once, each
+/// with its job's position in `jobs`, after the batch's reads (one each for all the
+/// jobs). Used by the worker on the jobs of a claim ([`store_plain_creates`]) and by
+/// the inbox's group commit on the deliveries it is about to store
+/// (`worker::inbox::GroupCommit`), which then stores these statuses instead of their
+/// jobs. Takes the database and the URLs rather than an `App`, since the group
+/// commit belongs to the `App`.
+pub async fn plain_creates<'j>(
+    db: &Db,
+    urls: &Urls,
+    jobs: impl Iterator<Item = &'j InboxJob>,
+) -> fulmar_store::Result<Vec<(NewStatus, usize)>> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut candidates: Vec<Candidate> = jobs
-        .iter()
-        .filter_map(|(id, job)| candidate(app, *id, job))
+        .enumerate()
+        .filter_map(|(index, job)| candidate(urls, index, job))
         // The same object twice in one batch: the first stores it, the other finds it
         // stored on the usual path.
         .filter(|c| seen.insert(c.doc.obj.id.clone()))
         .collect();
     if candidates.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(Vec::new());
     }
 
     // The reads `process` makes for every activity, made once for the batch.
     let hosts: Vec<String> = dedup(candidates.iter().map(|c| c.host.clone()));
-    let blocked = fulmar_store::domain_blocks::blocked_among(&app.db, &hosts).await?;
+    let blocked = fulmar_store::domain_blocks::blocked_among(db, &hosts).await?;
     candidates.retain(|c| !blocked.contains(&c.host));
     let uris: Vec<String> = dedup(
         candidates
             .iter()
             .flat_map(|c| std::iter::once(c.actor.clone()).chain(c.targets.iter().cloned())),
     );
-    let accounts: HashMap<String, (AccountRow, Option<i64>)> =
-        store::accounts_by_uris(&app.db, &uris)
-            .await?
-            .into_iter()
-            .map(|(a, fetched)| (a.uri.clone(), (a, fetched)))
-            .collect();
+    let accounts: HashMap<String, (AccountRow, Option<i64>)> = store::accounts_by_uris(db, &uris)
+        .await?
+        .into_iter()
+        .map(|(a, fetched)| (a.uri.clone(), (a, fetched)))
+        .collect();
     let now = now_ms();
     candidates.retain(|c| {
         let Some((actor, fetched)) = accounts.get(&c.actor) else {
@@ -136,13 +172,13 @@ pub async fn store_plain_creates(
             && !c.targets.iter().any(|t| accounts.contains_key(t))
     });
     let object_ids: Vec<String> = candidates.iter().map(|c| c.doc.obj.id.clone()).collect();
-    let stored = store::stored_status_uris(&app.db, &object_ids).await?;
-    let awaited = store::awaited_parents(&app.db, &object_ids).await?;
+    let stored = store::stored_status_uris(db, &object_ids).await?;
+    let awaited = store::awaited_parents(db, &object_ids).await?;
     candidates.retain(|c| !stored.contains(&c.doc.obj.id) && !awaited.contains(&c.doc.obj.id));
     let actor_ids: Vec<i64> = dedup(candidates.iter().map(|c| accounts[&c.actor].0.id));
-    let followed = store::with_local_followers(&app.db, &actor_ids).await?;
+    let followed = store::with_local_followers(db, &actor_ids).await?;
 
-    let mut rows: Vec<(NewStatus, i64)> = Vec::with_capacity(candidates.len());
+    let mut rows: Vec<(NewStatus, usize)> = Vec::with_capacity(candidates.len());
     let mut ids: HashSet<i64> = HashSet::new();
     for c in &candidates {
         let actor = &accounts[&c.actor].0;
@@ -157,24 +193,9 @@ pub async fn store_plain_creates(
         if status.visibility == "direct" || !ids.insert(status.id) {
             continue;
         }
-        rows.push((status, c.job_id));
+        rows.push((status, c.index));
     }
-    let batch: Vec<Received<'_>> = rows
-        .iter()
-        .map(|(status, job_id)| Received {
-            status,
-            job_id: *job_id,
-        })
-        .collect();
-    let stored: HashSet<i64> = store::store_statuses(&app.db, &batch)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(rows
-        .iter()
-        .filter(|(s, _)| stored.contains(&s.id))
-        .map(|(_, job_id)| *job_id)
-        .collect())
+    Ok(rows)
 }
 
 fn dedup<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
