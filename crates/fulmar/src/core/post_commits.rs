@@ -1,6 +1,6 @@
 //! Group commit of new local posts: one task stores every post handed to it while its
 //! previous commit was running in one write transaction
-//! (`status_actions::publish_local_many`), then answers each caller.
+//! (`status_actions::publish_local_group`), then answers each caller.
 //!
 //! Under load, posting is bound by commits: one at a time on SQLite's single writer,
 //! and on PostgreSQL one at a time per author too, since every post updates its
