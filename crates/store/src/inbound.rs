@@ -215,34 +215,14 @@ pub async fn store_statuses(
         // multi-row upsert with one row per author. The same columns `publish` counts
         // in: a status that is not direct counts for its author, and `last_status_at`
         // is the newest stored.
-        let mut per_author: HashMap<i64, (i64, i64)> = HashMap::new();
-        for r in &kept {
-            if r.status.visibility == "direct" {
-                continue;
-            }
-            let e = per_author.entry(r.status.account_id).or_insert((0, i64::MIN));
-            e.0 += 1;
-            e.1 = e.1.max(r.status.created_at);
-        }
-        let mut authors: Vec<(i64, (i64, i64))> = per_author.into_iter().collect();
-        // In id order, so that two batches never take the same rows' locks in opposite
-        // orders (PostgreSQL).
-        authors.sort_unstable();
+        let authors = crate::status_actions::author_counts(
+            kept.iter()
+                .filter(|r| r.status.visibility != "direct")
+                .map(|r| (r.status.account_id, r.status.created_at)),
+        );
         for chunk in authors.chunks(ROWS_PER_STATEMENT) {
-            // The counters live in `account_stats` (migration 0012); an author's first
-            // stored status inserts its row.
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) ",
-            );
-            q.push_values(chunk, |mut b, (account_id, (n, last))| {
-                b.push_bind(*account_id).push_bind(*n).push_bind(*last).push_bind(1i64);
-            });
-            q.push(
-                " ON CONFLICT (account_id) DO UPDATE SET \
-                 statuses_count = account_stats.statuses_count + excluded.statuses_count, \
-                 last_status_at = excluded.last_status_at, \
-                 version = account_stats.version + 1",
-            );
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::status_actions::push_author_counts(&mut q, chunk);
             q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -7,6 +7,7 @@
 //! counts, so that counters never drift from the rows.
 
 use crate::accounts::AccountRow;
+use crate::read::SqlBuilder;
 use crate::statuses::{NewStatus, StatusRow, COLUMNS as STATUS_COLUMNS};
 use crate::WritePool as _;
 use crate::{with_pool, Db, PageParams, Result, StoreError};
@@ -134,6 +135,39 @@ pub async fn publish_local(
     publish_all(db, p, &[], None, Some(q), Some(outbox)).await
 }
 
+/// Adds the hashtags `$tags` (`&[NewTag]`) to a status inside a transaction `$tx`,
+/// creating those that do not exist yet; shared by posting (one post or a group) and
+/// editing.
+macro_rules! insert_tags {
+    ($tx:expr, $status_id:expr, $tags:expr, $now:expr) => {{
+        let tags: &[NewTag] = $tags;
+        for t in tags {
+            sqlx::query(
+                "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.display_name)
+            .bind($now)
+            .execute($tx)
+            .await?;
+            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
+                .bind(&t.name)
+                .fetch_one($tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
+                 ON CONFLICT (tag_id, status_id) DO NOTHING",
+            )
+            .bind($status_id)
+            .bind(tag_id)
+            .execute($tx)
+            .await?;
+        }
+    }};
+}
+
 /// The INSERT that stores the job announcing a new local post ($1 to $7: the job's
 /// columns, $8: the status, $9: its author unless `direct`) only when someone on
 /// another server is to receive it: the outbox sends a post to the shared (or personal) inboxes of
@@ -146,21 +180,15 @@ pub async fn publish_local(
 /// from another server who is accepted after this commit does not get the post, as
 /// would have been the case had the worker run at once.
 fn outbox_job_insert(direct: bool) -> &'static str {
-    const MENTIONED: &str = "EXISTS (SELECT 1 FROM mentions m \
-        JOIN accounts a ON a.id = m.account_id \
-        WHERE m.status_id = $8 AND a.domain IS NOT NULL)";
-    const FOLLOWED: &str = "EXISTS (SELECT 1 FROM follows f \
-        JOIN accounts a ON a.id = f.account_id \
-        WHERE f.target_account_id = $9 AND a.domain IS NOT NULL \
-        AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL)";
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
     let [mentioned, followed] = SQL.get_or_init(|| {
         let insert = "INSERT INTO jobs \
             (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
             SELECT $1, $2, $3, $4, 0, $5, $6, $7 WHERE ";
+        let mentions = mentions_remote_account("$8");
         [
-            format!("{insert}{MENTIONED}"),
-            format!("{insert}({MENTIONED} OR {FOLLOWED})"),
+            format!("{insert}{mentions}"),
+            format!("{insert}({mentions} OR {})", followed_remotely("$9")),
         ]
     });
     if direct {
@@ -168,6 +196,25 @@ fn outbox_job_insert(direct: bool) -> &'static str {
     } else {
         followed
     }
+}
+
+/// The SQL test "the status `status` mentions an account of another server", half of
+/// the remote audience of a new post ([`outbox_job_insert`]).
+fn mentions_remote_account(status: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM mentions m JOIN accounts a ON a.id = m.account_id \
+         WHERE m.status_id = {status} AND a.domain IS NOT NULL)"
+    )
+}
+
+/// The SQL test "the account `author` has a follower on another server with an
+/// inbox", the other half.
+fn followed_remotely(author: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM follows f JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = {author} AND a.domain IS NOT NULL \
+         AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL)"
+    )
 }
 
 async fn publish_all(
@@ -216,30 +263,7 @@ async fn publish_all(
             .execute(&mut *tx)
             .await?;
         }
-        for t in p.tags {
-            sqlx::query(
-                "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(t.id)
-            .bind(&t.name)
-            .bind(&t.display_name)
-            .bind(s.created_at)
-            .execute(&mut *tx)
-            .await?;
-            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
-                .bind(&t.name)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
-                 ON CONFLICT (tag_id, status_id) DO NOTHING",
-            )
-            .bind(s.id)
-            .bind(tag_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_tags!(&mut *tx, s.id, p.tags, s.created_at);
         if let (true, Some(parent)) = (p.counts_as_reply, s.in_reply_to_id) {
             sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
                 .bind(parent)
@@ -425,30 +449,7 @@ async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
                     .execute(&mut *tx)
                     .await?;
             }
-            for t in &p.tags {
-                sqlx::query(
-                    "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(t.id)
-                .bind(&t.name)
-                .bind(&t.display_name)
-                .bind(p.status.created_at)
-                .execute(&mut *tx)
-                .await?;
-                let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
-                    .bind(&t.name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
-                     ON CONFLICT (tag_id, status_id) DO NOTHING",
-                )
-                .bind(p.status.id)
-                .bind(tag_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_tags!(&mut *tx, p.status.id, &p.tags, p.status.created_at);
         }
         let mentions: Vec<(i64, &NewMention)> = posts
             .iter()
@@ -486,15 +487,11 @@ async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
                     .push_bind(p.status.id)
                     .push_bind(author);
             });
-            q.push(
-                ") v WHERE EXISTS (SELECT 1 FROM mentions m \
-                     JOIN accounts a ON a.id = m.account_id \
-                     WHERE m.status_id = v.column8 AND a.domain IS NOT NULL) \
-                 OR (v.column9 IS NOT NULL AND EXISTS (SELECT 1 FROM follows f \
-                     JOIN accounts a ON a.id = f.account_id \
-                     WHERE f.target_account_id = v.column9 AND a.domain IS NOT NULL \
-                     AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL))",
-            );
+            q.push(format_args!(
+                ") v WHERE {} OR (v.column9 IS NOT NULL AND {})",
+                mentions_remote_account("v.column8"),
+                followed_remotely("v.column9"),
+            ));
             queued |= q.build().execute(&mut *tx).await?.rows_affected() > 0;
         }
         // Last among the rows, since it reads the statuses and mentions inserted above.
@@ -504,32 +501,67 @@ async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
             crate::timelines::push_fan_out_many(&mut q, chunk);
             q.build().execute(&mut *tx).await?;
         }
-        // The authors' counters just before the commit, as in `publish_all`: each
-        // author's row once, by the number of the group's posts that count for them,
-        // in account order (so that two transactions never take these row locks in
-        // opposite orders on PostgreSQL).
-        let mut per_author: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
-        for p in posts.iter().filter(|p| p.counts_for_author) {
-            let e = per_author.entry(p.status.account_id).or_insert((0, i64::MIN));
-            e.0 += 1;
-            e.1 = e.1.max(p.status.created_at);
-        }
-        for (account_id, (n, last)) in per_author {
-            sqlx::query(
-                "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) \
-                 VALUES ($1, $2, $3, 1) ON CONFLICT (account_id) DO UPDATE SET \
-                 statuses_count = account_stats.statuses_count + $2, last_status_at = $3, \
-                 version = account_stats.version + 1",
-            )
-            .bind(account_id)
-            .bind(n)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+        // The authors' counters just before the commit, as in `publish_all`.
+        let authors = author_counts(
+            posts
+                .iter()
+                .filter(|p| p.counts_for_author)
+                .map(|p| (p.status.account_id, p.status.created_at)),
+        );
+        for chunk in authors.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new("");
+            push_author_counts(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<bool, StoreError>(queued)
     })
+}
+
+/// The authors of a group of new statuses, each once, in account order, with how
+/// many of them it wrote and the newest one's time: `statuses` is `(author,
+/// created_at)` of those that count for their author (not direct messages).
+pub(crate) fn author_counts(
+    statuses: impl IntoIterator<Item = (i64, i64)>,
+) -> Vec<(i64, i64, i64)> {
+    let mut per_author: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for (author, created_at) in statuses {
+        let e = per_author.entry(author).or_insert((0, i64::MIN));
+        e.0 += 1;
+        e.1 = e.1.max(created_at);
+    }
+    per_author
+        .into_iter()
+        .map(|(author, (n, last))| (author, n, last))
+        .collect()
+}
+
+/// Writes into `q` the one upsert that adds [`author_counts`] to the authors'
+/// `account_stats` rows (an author's first status inserts its row). Rows in account
+/// order, so that two transactions never take these row locks in opposite orders
+/// (PostgreSQL).
+pub(crate) fn push_author_counts(q: &mut impl SqlBuilder, authors: &[(i64, i64, i64)]) {
+    q.push(
+        "INSERT INTO account_stats (account_id, statuses_count, last_status_at, version) VALUES ",
+    );
+    for (i, (author, n, last)) in authors.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(")
+            .push_bind_int(*author)
+            .push(", ")
+            .push_bind_int(*n)
+            .push(", ")
+            .push_bind_int(*last)
+            .push(", 1)");
+    }
+    q.push(
+        " ON CONFLICT (account_id) DO UPDATE SET \
+         statuses_count = account_stats.statuses_count + excluded.statuses_count, \
+         last_status_at = excluded.last_status_at, \
+         version = account_stats.version + 1",
+    );
 }
 
 /// Replaces the hashtags of a status (after an edit).
@@ -540,30 +572,7 @@ pub async fn set_tags(db: &Db, status_id: i64, tags: &[NewTag], now: i64) -> Res
             .bind(status_id)
             .execute(&mut *tx)
             .await?;
-        for t in tags {
-            sqlx::query(
-                "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(t.id)
-            .bind(&t.name)
-            .bind(&t.display_name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let tag_id: i64 = sqlx::query_scalar("SELECT id FROM tags WHERE name = $1")
-                .bind(&t.name)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) \
-                 ON CONFLICT (tag_id, status_id) DO NOTHING",
-            )
-            .bind(status_id)
-            .bind(tag_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_tags!(&mut *tx, status_id, tags, now);
         tx.commit().await?;
         Ok::<(), StoreError>(())
     })
