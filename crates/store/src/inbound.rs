@@ -12,9 +12,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::accounts::{self, AccountRow};
 use crate::jobs::NewJob;
-use crate::read::Select;
+use crate::read::{Arg, AsTx as _, Select};
 use crate::statuses::NewStatus;
-use crate::{with_pool, Db, Result, WritePool};
+use crate::{with_pool, Db, Result, WritePool as _};
 
 /// Most rows one multi-row statement writes (18 parameters each, far below either
 /// database's limit on parameters).
@@ -133,6 +133,9 @@ pub enum JobOf<'a> {
 /// with its job: a claimed one the caller runs one by one, an unstored one is stored
 /// as a job here; the usual path draws another id or finds the stored status.
 /// Returns the ids of the statuses stored. An error means nothing was stored.
+///
+/// [`LiteWriter::store_statuses`] runs the same statements on SQLite without the
+/// driver's thread.
 pub async fn store_statuses(
     db: &Db,
     batch: &[Received<'_>],
@@ -144,89 +147,203 @@ pub async fn store_statuses(
     let stored = with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let mut stored: Vec<i64> = Vec::with_capacity(batch.len());
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
-                 in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
-                 spoiler_text, sensitive, visibility, language, context_uri, local, \
-                 application_id, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                let s = r.status;
-                b.push_bind(s.id)
-                    .push_bind(s.uri.as_str())
-                    .push_bind(s.url.as_deref())
-                    .push_bind(s.account_id)
-                    .push_bind(s.in_reply_to_id)
-                    .push_bind(s.in_reply_to_account_id)
-                    .push_bind(s.in_reply_to_uri.as_deref())
-                    .push_bind(s.reblog_of_id)
-                    .push_bind(s.content.as_str())
-                    .push_bind(s.text.as_deref())
-                    .push_bind(s.spoiler_text.as_str())
-                    .push_bind(s.sensitive)
-                    .push_bind(s.visibility.as_str())
-                    .push_bind(s.language.as_deref())
-                    .push_bind(s.context_uri.as_deref())
-                    .push_bind(s.local)
-                    .push_bind(s.application_id)
-                    .push_bind(s.created_at)
-                    .push_bind(s.created_at);
-            });
-            q.push(" ON CONFLICT DO NOTHING RETURNING id");
-            let ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-            stored.extend(ids);
+        for q in status_inserts(batch) {
+            stored.extend(tx.as_tx().ids(q).await?);
         }
-        let kept: HashSet<i64> = stored.iter().copied().collect();
-        let (kept, left): (Vec<&Received<'_>>, Vec<&Received<'_>>) =
-            batch.iter().partition(|r| kept.contains(&r.status.id));
-        // Every feed row of the batch in a few statements rather than one per status.
-        let kept_ids: Vec<i64> = kept.iter().map(|r| r.status.id).collect();
-        for chunk in kept_ids.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new("");
-            crate::timelines::push_fan_out_many(&mut q, chunk);
-            q.build().execute(&mut *tx).await?;
-        }
-        let claimed: Vec<i64> = kept
-            .iter()
-            .filter_map(|r| match r.job {
-                JobOf::Claimed(id) => Some(id),
-                JobOf::Unstored(_) => None,
-            })
-            .collect();
-        for chunk in claimed.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE id IN ");
-            crate::push_id_list(&mut q, chunk);
-            q.build().execute(&mut *tx).await?;
-        }
-        let jobs: Vec<&NewJob> = enqueue
-            .iter()
-            .copied()
-            .chain(left.iter().filter_map(|r| match r.job {
-                JobOf::Unstored(job) => Some(job),
-                JobOf::Claimed(_) => None,
-            }))
-            .collect();
-        for chunk in jobs.chunks(crate::jobs::ROWS_PER_STATEMENT) {
-            crate::jobs::insert_many(chunk).build().execute(&mut *tx).await?;
-        }
-        // The authors' counters last, just before the commit, as in
-        // `status_actions::publish` (a row lock held only for the commit), in one
-        // multi-row upsert with one row per author. The same columns `publish` counts
-        // in: a status that is not direct counts for its author, and `last_status_at`
-        // is the newest stored.
-        let authors = crate::status_actions::author_counts(
-            kept.iter()
-                .filter(|r| r.status.visibility != "direct")
-                .map(|r| (r.status.account_id, r.status.created_at)),
-        );
-        for chunk in authors.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new("");
-            crate::status_actions::push_author_counts(&mut q, chunk);
-            q.build().execute(&mut *tx).await?;
+        for q in after_inserts(batch, enqueue, &stored) {
+            tx.as_tx().execute(q).await?;
         }
         tx.commit().await?;
         Ok::<Vec<i64>, crate::StoreError>(stored)
     })?;
     Ok(stored)
+}
+
+/// The first statements of [`store_statuses`]: the status rows, each returning the
+/// ids it stored.
+fn status_inserts(batch: &[Received<'_>]) -> Vec<Select> {
+    batch
+        .chunks(ROWS_PER_STATEMENT)
+        .map(|chunk| {
+            let mut q = Select::new(
+                "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+                 in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
+                 spoiler_text, sensitive, visibility, language, context_uri, local, \
+                 application_id, created_at, updated_at) VALUES ",
+            );
+            for (i, r) in chunk.iter().enumerate() {
+                let s = r.status;
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(");
+                let values: [Arg; 19] = [
+                    s.id.into(),
+                    s.uri.as_str().into(),
+                    s.url.as_deref().into(),
+                    s.account_id.into(),
+                    s.in_reply_to_id.into(),
+                    s.in_reply_to_account_id.into(),
+                    s.in_reply_to_uri.as_deref().into(),
+                    s.reblog_of_id.into(),
+                    s.content.as_str().into(),
+                    s.text.as_deref().into(),
+                    s.spoiler_text.as_str().into(),
+                    s.sensitive.into(),
+                    s.visibility.as_str().into(),
+                    s.language.as_deref().into(),
+                    s.context_uri.as_deref().into(),
+                    s.local.into(),
+                    s.application_id.into(),
+                    s.created_at.into(),
+                    s.created_at.into(),
+                ];
+                for (j, v) in values.into_iter().enumerate() {
+                    if j > 0 {
+                        q.push(", ");
+                    }
+                    q.push_bind(v);
+                }
+                q.push(")");
+            }
+            q.push(" ON CONFLICT DO NOTHING RETURNING id");
+            q
+        })
+        .collect()
+}
+
+/// The rest of [`store_statuses`], once the inserts said which statuses were
+/// `stored`: their feed rows, the claimed jobs' deletion, the jobs to store, the
+/// authors' counters.
+fn after_inserts(batch: &[Received<'_>], enqueue: &[&NewJob], stored: &[i64]) -> Vec<Select> {
+    let mut out = Vec::new();
+    let kept: HashSet<i64> = stored.iter().copied().collect();
+    let (kept, left): (Vec<&Received<'_>>, Vec<&Received<'_>>) =
+        batch.iter().partition(|r| kept.contains(&r.status.id));
+    // Every feed row of the batch in a few statements rather than one per status.
+    let kept_ids: Vec<i64> = kept.iter().map(|r| r.status.id).collect();
+    for chunk in kept_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut q = Select::new("");
+        crate::timelines::push_fan_out_many(&mut q, chunk);
+        out.push(q);
+    }
+    let claimed: Vec<i64> = kept
+        .iter()
+        .filter_map(|r| match r.job {
+            JobOf::Claimed(id) => Some(id),
+            JobOf::Unstored(_) => None,
+        })
+        .collect();
+    for chunk in claimed.chunks(ROWS_PER_STATEMENT) {
+        let mut q = Select::new("DELETE FROM jobs WHERE id IN ");
+        crate::push_id_list(&mut q, chunk);
+        out.push(q);
+    }
+    let jobs: Vec<&NewJob> = enqueue
+        .iter()
+        .copied()
+        .chain(left.iter().filter_map(|r| match r.job {
+            JobOf::Unstored(job) => Some(job),
+            JobOf::Claimed(_) => None,
+        }))
+        .collect();
+    for chunk in jobs.chunks(crate::jobs::ROWS_PER_STATEMENT) {
+        out.push(crate::jobs::insert_many(chunk));
+    }
+    // The authors' counters last, just before the commit, as in
+    // `status_actions::publish` (a row lock held only for the commit), in one
+    // multi-row upsert with one row per author. The same columns `publish` counts in:
+    // a status that is not direct counts for its author, and `last_status_at` is the
+    // newest stored.
+    let authors = crate::status_actions::author_counts(
+        kept.iter()
+            .filter(|r| r.status.visibility != "direct")
+            .map(|r| (r.status.account_id, r.status.created_at)),
+    );
+    for chunk in authors.chunks(ROWS_PER_STATEMENT) {
+        let mut q = Select::new("");
+        crate::status_actions::push_author_counts(&mut q, chunk);
+        out.push(q);
+    }
+    out
+}
+
+/// A connection of its own that writes to an SQLite file on the caller's thread,
+/// for the inbox's group commit (`fulmar::worker::inbox`), which runs on a thread of
+/// its own.
+///
+/// Every other write goes through sqlx, whose SQLite driver gives each connection a
+/// thread and hands each statement to it and back: a group of deliveries made about
+/// a dozen such hand-offs, and the task waiting for each of them queued behind the
+/// requests on the runtime's threads, so one group took several milliseconds while
+/// the deliveries behind it waited (BENCHMARKS.md). Here a group is one call, on one
+/// thread. The connection is a writer like any other: `BEGIN IMMEDIATE` takes
+/// SQLite's one write lock, waiting for the pool's writers as they wait for it (the
+/// same busy timeout), and it has the pool's settings.
+pub struct LiteWriter {
+    conn: rusqlite::Connection,
+}
+
+/// Prepared statements kept by the writer: a group's statements differ by their
+/// number of rows.
+const WRITER_STATEMENT_CACHE: usize = 256;
+
+impl LiteWriter {
+    /// Opens a writer on the database of `db`; `None` on PostgreSQL.
+    pub fn open(db: &Db) -> Result<Option<LiteWriter>> {
+        let Db::Sqlite(_, readers) = db else {
+            return Ok(None);
+        };
+        let conn = rusqlite::Connection::open_with_flags(
+            readers.path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(crate::BUSY_TIMEOUT_SECS))?;
+        // The pool's settings (`Db::connect`); the file is in WAL mode already.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = memory; PRAGMA cache_size = -8000;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
+        Ok(Some(LiteWriter { conn }))
+    }
+
+    /// [`store_statuses`], on this thread.
+    pub fn store_statuses(
+        &mut self,
+        batch: &[Received<'_>],
+        enqueue: &[&NewJob],
+    ) -> Result<Vec<i64>> {
+        if batch.is_empty() && enqueue.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Rolled back when dropped before the commit, as on an error.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut stored: Vec<i64> = Vec::with_capacity(batch.len());
+        for q in status_inserts(batch) {
+            stored.extend(q.ids_lite(&tx)?);
+        }
+        for q in after_inserts(batch, enqueue, &stored) {
+            q.execute_lite(&tx)?;
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// [`crate::jobs::enqueue_all`], on this thread.
+    pub fn enqueue_all(&mut self, jobs: &[&NewJob]) -> Result<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for chunk in jobs.chunks(crate::jobs::ROWS_PER_STATEMENT) {
+            crate::jobs::insert_many(chunk).execute_lite(&tx)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }

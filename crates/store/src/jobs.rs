@@ -7,6 +7,7 @@
 //! (`dead_at`) and pruned later. A worker that dies simply lets its lease pass, and the
 //! job becomes claimable again: delivery is at least once.
 
+use crate::read::{AsTx as _, Select};
 use crate::WritePool as _;
 use crate::{with_pool, Backend, Db, Result};
 
@@ -67,7 +68,9 @@ where
         .bind(job.queue.clone())
         .bind(job.concurrency_key.clone())
         .bind(job.payload.clone())
-        .bind(job.max_attempts)
+        // As `insert_many` binds it: for one job both write the same SQL, which a
+        // PostgreSQL connection prepares once, with the types of the first binding.
+        .bind(i64::from(job.max_attempts))
         .bind(job.run_at)
         .bind(job.created_at)
         .execute(executor)
@@ -82,29 +85,32 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 /// One multi-row INSERT of `jobs` (at most [`ROWS_PER_STATEMENT`] of them), for
 /// [`enqueue_batch`], [`complete_with`] and the inbox's group commit
 /// (`inbound::store_statuses`).
-pub(crate) fn insert_many<'a, DB>(jobs: &[&'a NewJob]) -> sqlx::QueryBuilder<'a, DB>
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut qb = sqlx::QueryBuilder::new(
+pub(crate) fn insert_many(jobs: &[&NewJob]) -> Select {
+    let mut q = Select::new(
         "INSERT INTO jobs (id, queue, concurrency_key, payload, attempts, max_attempts, \
-         run_at, created_at) ",
+         run_at, created_at) VALUES ",
     );
-    qb.push_values(jobs.iter().copied(), |mut row, job| {
-        row.push_bind(job.id)
+    for (i, job) in jobs.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(")
+            .push_bind(job.id)
+            .push(", ")
             .push_bind(job.queue.as_str())
+            .push(", ")
             .push_bind(job.concurrency_key.as_deref())
+            .push(", ")
             .push_bind(job.payload.as_str())
-            .push_bind(0i32)
-            .push_bind(job.max_attempts)
+            .push(", 0, ")
+            .push_bind(i64::from(job.max_attempts))
+            .push(", ")
             .push_bind(job.run_at)
-            .push_bind(job.created_at);
-    });
-    qb
+            .push(", ")
+            .push_bind(job.created_at)
+            .push(")");
+    }
+    q
 }
 
 /// Adds many jobs in one transaction: all of them or none. Inserted with multi-row
@@ -122,7 +128,7 @@ pub async fn enqueue_all(db: &Db, jobs: &[&NewJob]) -> Result<()> {
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
         for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-            insert_many(chunk).build().execute(&mut *tx).await?;
+            tx.as_tx().execute(insert_many(chunk)).await?;
         }
         tx.commit().await
     })?;
@@ -395,7 +401,7 @@ pub async fn complete_with(db: &Db, done: i64, jobs: &[NewJob]) -> Result<()> {
     with_pool!(db, p => {
         let mut tx = p.begin_write().await?;
         for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-            insert_many(chunk).build().execute(&mut *tx).await?;
+            tx.as_tx().execute(insert_many(chunk)).await?;
         }
         sqlx::query("DELETE FROM jobs WHERE id = $1").bind(done).execute(&mut *tx).await?;
         tx.commit().await

@@ -145,6 +145,10 @@ impl WritePool for PgPool {
     }
 }
 
+/// How long an SQLite connection waits for another's write lock before failing: the
+/// pool's connections, the readers and the inbox's writer alike.
+pub(crate) const BUSY_TIMEOUT_SECS: u64 = 10;
+
 /// Which database a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -201,7 +205,7 @@ impl Db {
                     // NORMAL is durable in WAL mode except against power loss in the
                     // last moments before a checkpoint, the usual trade for servers.
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
                     .foreign_keys(true)
                     .pragma("temp_store", "memory")
                     // A 8 MiB page cache per connection keeps idle memory small.

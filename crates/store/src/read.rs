@@ -28,15 +28,38 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Database, Encode, QueryBuilder, Type};
 
 use crate::{Db, Result, StoreError};
 
-/// A bound value of a [`Select`].
+/// A bound value of a [`Select`]. A null says which type it stands for, since
+/// PostgreSQL types every parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
     Int(i64),
     Text(String),
+    Bool(bool),
+    NullInt,
+    NullText,
+}
+
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NullInt, Arg::Int)
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Arg::NullText, |v| Arg::Text(v.to_owned()))
+    }
 }
 
 impl From<i64> for Arg {
@@ -174,11 +197,16 @@ impl Select {
 
 /// Binds by position: [`Select`] numbers its placeholders in the order it writes
 /// them, which is the order SQLite numbers named parameters in.
+/// Booleans are bound as 0 and 1, as sqlx-sqlite binds them.
 fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> rusqlite::Result<()> {
     for (i, arg) in args.iter().enumerate() {
         match arg {
             Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
             Arg::Text(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Arg::Bool(v) => stmt.raw_bind_parameter(i + 1, i64::from(*v))?,
+            Arg::NullInt | Arg::NullText => {
+                stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?
+            }
         }
     }
     Ok(())
@@ -190,10 +218,110 @@ fn pg_arguments(args: Vec<Arg>) -> Result<PgArguments> {
         match arg {
             Arg::Int(v) => out.add(v),
             Arg::Text(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::NullInt => out.add(None::<i64>),
+            Arg::NullText => out.add(None::<String>),
         }
         .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
     }
     Ok(out)
+}
+
+fn sqlite_arguments(args: Vec<Arg>) -> Result<SqliteArguments<'static>> {
+    let mut out = SqliteArguments::default();
+    for arg in args {
+        match arg {
+            Arg::Int(v) => out.add(v),
+            Arg::Text(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::NullInt => out.add(None::<i64>),
+            Arg::NullText => out.add(None::<String>),
+        }
+        .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+    }
+    Ok(out)
+}
+
+/// A transaction of either driver that a statement built with [`Select`] runs in,
+/// so that a statement is built once for both databases. The SQLite writer of the
+/// inbox's group commit runs the same statements through rusqlite instead
+/// ([`Select::execute_lite`], [`Select::ids_lite`]).
+pub(crate) enum Tx<'t, 'c> {
+    Sqlite(&'t mut sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(&'t mut sqlx::Transaction<'c, sqlx::Postgres>),
+}
+
+/// The [`Tx`] of a transaction, for code written once over both pools
+/// (`with_pool!`).
+pub(crate) trait AsTx<'c> {
+    fn as_tx(&mut self) -> Tx<'_, 'c>;
+}
+
+impl<'c> AsTx<'c> for sqlx::Transaction<'c, sqlx::Sqlite> {
+    fn as_tx(&mut self) -> Tx<'_, 'c> {
+        Tx::Sqlite(self)
+    }
+}
+
+impl<'c> AsTx<'c> for sqlx::Transaction<'c, sqlx::Postgres> {
+    fn as_tx(&mut self) -> Tx<'_, 'c> {
+        Tx::Postgres(self)
+    }
+}
+
+impl Tx<'_, '_> {
+    /// Runs a statement, returning how many rows it changed.
+    pub(crate) async fn execute(&mut self, q: Select) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(tx) => sqlx::query_with(&q.sql, sqlite_arguments(q.args)?)
+                .execute(&mut ***tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => sqlx::query_with(&q.sql, pg_arguments(q.args)?)
+                .execute(&mut ***tx)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Runs a statement whose rows are one integer each (`RETURNING id`).
+    pub(crate) async fn ids(&mut self, q: Select) -> Result<Vec<i64>> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                sqlx::query_scalar_with::<_, i64, _>(&q.sql, sqlite_arguments(q.args)?)
+                    .fetch_all(&mut ***tx)
+                    .await?
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query_scalar_with::<_, i64, _>(&q.sql, pg_arguments(q.args)?)
+                    .fetch_all(&mut ***tx)
+                    .await?
+            }
+        })
+    }
+}
+
+impl Select {
+    /// Runs the statement on a rusqlite connection, on this thread, returning how
+    /// many rows it changed.
+    pub(crate) fn execute_lite(&self, conn: &rusqlite::Connection) -> Result<u64> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        bind(&mut stmt, &self.args)?;
+        Ok(stmt.raw_execute()? as u64)
+    }
+
+    /// Runs a statement whose rows are one integer each (`RETURNING id`) on a
+    /// rusqlite connection, on this thread.
+    pub(crate) fn ids_lite(&self, conn: &rusqlite::Connection) -> Result<Vec<i64>> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        bind(&mut stmt, &self.args)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(row.get(0)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Decoding a row read through rusqlite: the SQLite twin of sqlx's `FromRow`.
@@ -339,7 +467,7 @@ impl Readers {
             &self.inner.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(Duration::from_secs(crate::BUSY_TIMEOUT_SECS))?;
         // The same page cache as the writers' connections; `query_only` refuses
         // writes, so nothing can change the database outside a write transaction.
         conn.execute_batch(
@@ -347,6 +475,11 @@ impl Readers {
         )?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.inner.path
     }
 
     /// Runs `f` on an idle reader, or on a new one.

@@ -15,7 +15,7 @@ use crate::activitypub::receive::{self, ReceiveError};
 use crate::core::error::CoreResult;
 use crate::core::urls::Urls;
 use crate::state::App;
-use fulmar_store::inbound::{JobOf, Received};
+use fulmar_store::inbound::{JobOf, LiteWriter, Received};
 
 pub const QUEUE: &str = "inbox";
 
@@ -107,6 +107,13 @@ const GROUP_MAX: usize = 512;
 /// are stored one by one, so that one bad row fails alone (and a rolled-back batch
 /// stores nothing twice).
 ///
+/// On SQLite the committing task runs on a thread of its own ("fulmar-inbox"), with
+/// a connection of its own that writes on that thread
+/// (`fulmar_store::inbound::LiteWriter`): a group is then one call into SQLite rather
+/// than a dozen hand-offs to the driver's thread, each of which queued the task behind
+/// the requests on the runtime's threads (BENCHMARKS.md). On PostgreSQL it is a task
+/// on the runtime, writing through the pool.
+///
 /// The committing task holds the database and the URLs, not the `App`: the `App`
 /// owns this `GroupCommit`, whose sender keeps the task running, so a task holding
 /// the `App` would keep both alive forever.
@@ -148,7 +155,7 @@ impl GroupCommit {
         // ends when this `GroupCommit` (and so its sender) is dropped.
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(commit_loop(self.db.clone(), self.urls.clone(), rx));
+            start_committing(self.db.clone(), self.urls.clone(), rx);
             tx
         });
         let (done, answer) = oneshot::channel();
@@ -167,17 +174,87 @@ impl GroupCommit {
     }
 }
 
-async fn commit_loop(db: Db, urls: Urls, mut rx: mpsc::UnboundedReceiver<Pending>) {
+/// Starts the committing task: on SQLite on its own thread with its own writer,
+/// elsewhere (or when that writer cannot be opened) on the runtime.
+fn start_committing(db: Db, urls: Urls, rx: mpsc::UnboundedReceiver<Pending>) {
+    let writer = match LiteWriter::open(&db) {
+        Ok(writer) => writer,
+        Err(e) => {
+            tracing::warn!("opening the inbox's SQLite writer: {e}; writing through the pool");
+            None
+        }
+    };
+    let Some(writer) = writer else {
+        tokio::spawn(commit_loop(db, urls, None, rx));
+        return;
+    };
+    // The loop's reads and the pool's jobs, should a group fall back to them, still
+    // await; a runtime of one thread runs them, on the committing thread. The thread
+    // ends with the loop, when the `GroupCommit` is dropped.
+    let started = std::thread::Builder::new()
+        .name("fulmar-inbox".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(commit_loop(db, urls, Some(writer), rx)),
+                Err(e) => tracing::error!("the inbox's committing thread has no runtime: {e}"),
+            }
+        });
+    if let Err(e) = started {
+        // Without the thread every delivery would wait for an answer that never comes:
+        // the callers hear that the task stopped, since `rx` was dropped with it.
+        tracing::error!("starting the inbox's committing thread: {e}");
+    }
+}
+
+async fn commit_loop(
+    db: Db,
+    urls: Urls,
+    mut writer: Option<LiteWriter>,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+) {
     let mut batch: Vec<Pending> = Vec::with_capacity(GROUP_MAX);
     while rx.recv_many(&mut batch, GROUP_MAX).await > 0 {
-        let results = match store_with_statuses(&db, &urls, &batch).await {
+        let mut to = match writer.as_mut() {
+            Some(w) => Writes::Lite(w),
+            None => Writes::Pool(&db),
+        };
+        let results = match store_with_statuses(&db, &urls, &mut to, &batch).await {
             Some(results) => results,
-            None => store_jobs(&db, &batch).await,
+            None => store_jobs(&mut to, &batch).await,
         };
         for (pending, result) in batch.drain(..).zip(results) {
             // A caller that went away (its sender hung up) needs no answer: its
             // delivery is stored all the same.
             let _ = pending.done.send(result);
+        }
+    }
+}
+
+/// Where a group is written: the SQLite writer of the committing thread, or the pool.
+enum Writes<'a> {
+    Lite(&'a mut LiteWriter),
+    Pool(&'a Db),
+}
+
+impl Writes<'_> {
+    async fn store_statuses(
+        &mut self,
+        statuses: &[Received<'_>],
+        jobs: &[&NewJob],
+    ) -> fulmar_store::Result<Vec<i64>> {
+        match self {
+            Writes::Lite(w) => w.store_statuses(statuses, jobs),
+            Writes::Pool(db) => fulmar_store::inbound::store_statuses(db, statuses, jobs).await,
+        }
+    }
+
+    async fn enqueue_all(&mut self, jobs: &[&NewJob]) -> fulmar_store::Result<()> {
+        match self {
+            Writes::Lite(w) => w.enqueue_all(jobs),
+            Writes::Pool(db) => jobs::enqueue_all(db, jobs).await,
         }
     }
 }
@@ -189,6 +266,7 @@ async fn commit_loop(db: Db, urls: Urls, mut rx: mpsc::UnboundedReceiver<Pending
 async fn store_with_statuses(
     db: &Db,
     urls: &Urls,
+    to: &mut Writes<'_>,
     batch: &[Pending],
 ) -> Option<Vec<Result<(), String>>> {
     let received: Vec<(usize, &InboxJob)> = batch
@@ -229,7 +307,7 @@ async fn store_with_statuses(
         .filter(|(_, s)| !**s)
         .map(|(p, _)| &p.job)
         .collect();
-    match fulmar_store::inbound::store_statuses(db, &statuses, &jobs).await {
+    match to.store_statuses(&statuses, &jobs).await {
         Ok(stored) => {
             // Wake the pollers when jobs were stored: the other deliveries, or the
             // statuses left out.
@@ -251,9 +329,9 @@ async fn store_with_statuses(
 
 /// Stores every delivery of the group as a job: all in one transaction, or, when
 /// that fails, one by one.
-async fn store_jobs(db: &Db, batch: &[Pending]) -> Vec<Result<(), String>> {
+async fn store_jobs(to: &mut Writes<'_>, batch: &[Pending]) -> Vec<Result<(), String>> {
     let jobs: Vec<&NewJob> = batch.iter().map(|p| &p.job).collect();
-    let results: Vec<Result<(), String>> = match jobs::enqueue_all(db, &jobs).await {
+    let results: Vec<Result<(), String>> = match to.enqueue_all(&jobs).await {
         Ok(()) => vec![Ok(()); jobs.len()],
         Err(e) if jobs.len() == 1 => vec![Err(e.to_string())],
         Err(e) => {
@@ -263,7 +341,7 @@ async fn store_jobs(db: &Db, batch: &[Pending]) -> Vec<Result<(), String>> {
             );
             let mut results = Vec::with_capacity(jobs.len());
             for job in jobs {
-                results.push(jobs::enqueue(db, job).await.map_err(|e| e.to_string()));
+                results.push(to.enqueue_all(&[job]).await.map_err(|e| e.to_string()));
             }
             results
         }
