@@ -214,10 +214,11 @@ pub async fn local_by_username(db: &Db, username: &str) -> Result<Option<Account
 
 /// Finds an account by its ActivityPub id.
 pub async fn by_uri(db: &Db, uri: &str) -> Result<Option<AccountRow>> {
-    let sql = format!("SELECT {} FROM {FROM} WHERE a.uri = $1", columns());
-    Ok(
-        with_pool!(db, p => sqlx::query_as::<_, AccountRow>(&sql).bind(uri).fetch_optional(p).await)?,
-    )
+    // The read path: asked for the signer of every delivery whose key is not cached,
+    // and by most of what the inbox receives.
+    let mut q = Select::new(format!("SELECT {} FROM {FROM} WHERE a.uri = ", columns()));
+    q.push_bind(uri);
+    q.fetch_optional(db).await
 }
 
 /// Loads several accounts at once, in no particular order.

@@ -1,5 +1,6 @@
 //! Signing and verification keys.
 
+use crate::read::Select;
 use crate::{with_pool, Db, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -13,6 +14,17 @@ pub struct KeyRow {
     pub private_key_pem: Option<String>,
     pub created_at: i64,
 }
+
+crate::lite_row!(KeyRow {
+    id,
+    account_id,
+    key_id,
+    owner_uri,
+    algorithm,
+    public_key_pem,
+    private_key_pem,
+    created_at,
+});
 
 #[derive(Clone, Debug)]
 pub struct NewKey {
@@ -43,7 +55,14 @@ pub async fn main_key_of(db: &Db, account_id: i64) -> Result<Option<KeyRow>> {
     )
 }
 
+///
+/// Asked for the first delivery of every remote key (and again when the inbox's key
+/// cache expires): through the read path, which on SQLite runs on the caller's thread
+/// instead of a hand-off to the driver's thread and back.
 pub async fn by_key_id(db: &Db, key_id: &str) -> Result<Option<KeyRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM account_keys WHERE key_id = $1");
-    Ok(with_pool!(db, p => sqlx::query_as::<_, KeyRow>(&sql).bind(key_id).fetch_optional(p).await)?)
+    let mut q = Select::new(format!(
+        "SELECT {COLUMNS} FROM account_keys WHERE key_id = "
+    ));
+    q.push_bind(key_id);
+    q.fetch_optional(db).await
 }

@@ -131,11 +131,10 @@ pub async fn upsert_key(
 
 /// When a cached key was last fetched.
 pub async fn key_fetched_at(db: &Db, key_id: &str) -> Result<Option<i64>> {
-    let row: Option<(Option<i64>,)> = with_pool!(db, p => sqlx::query_as(
-        "SELECT fetched_at FROM account_keys WHERE key_id = $1")
-        .bind(key_id)
-        .fetch_optional(p)
-        .await)?;
+    // The read path, as `keys::by_key_id` just before it.
+    let mut q = Select::new("SELECT fetched_at FROM account_keys WHERE key_id = ");
+    q.push_bind(key_id);
+    let row: Option<(Option<i64>,)> = q.fetch_optional(db).await?;
     Ok(row.and_then(|r| r.0))
 }
 
