@@ -35,6 +35,8 @@ pub struct AppState {
     pub post_commits: crate::core::post_commits::PostCommits,
     /// Keys that recently verified a signature (`activitypub::signed`).
     pub key_cache: crate::activitypub::signed::KeyCache,
+    /// The blocked domains as last read, for the inbox's first check.
+    pub domain_blocks: crate::core::domains::BlockList,
     /// Rendered accounts, checked against their version on every use
     /// (`mastodon::account_cache`).
     pub accounts: crate::mastodon::account_cache::AccountCache,
@@ -81,6 +83,7 @@ impl App {
             inbox_commits,
             post_commits,
             key_cache: Default::default(),
+            domain_blocks: Default::default(),
             config,
             db,
             urls,

@@ -23,7 +23,6 @@ use serde_json::Value;
 
 use super::limits::InboxLimits;
 use super::signed;
-use crate::core::domains;
 use crate::core::resolve::authority;
 use crate::http::{ApiError, ApiResult};
 use crate::state::App;
@@ -168,8 +167,10 @@ async fn check_and_store(
     let actor_host = authority(&envelope.actor).ok_or_else(|| {
         ApiError::bad_request(format!("The actor {:?} is not a URL", envelope.actor))
     })?;
-    // A blocked server is turned away before its signature costs anything.
-    if domains::host_blocked(&app.db, &actor_host).await? {
+    // A blocked server is turned away before its signature costs anything. This
+    // first check reads a copy of the block list; the group commit checks the
+    // database again before anything is stored (`domains::BlockList`).
+    if app.domain_blocks.blocked(&app.db, &actor_host).await? {
         return Err(blocked(&actor_host));
     }
     let signed = signed::parse(app, method, uri, headers, body)?;
@@ -179,7 +180,7 @@ async fn check_and_store(
             format!("Signature: the key id {:?} is not a URL", signed.key_id()),
         )
     })?;
-    if key_host != actor_host && domains::host_blocked(&app.db, &key_host).await? {
+    if key_host != actor_host && app.domain_blocks.blocked(&app.db, &key_host).await? {
         return Err(blocked(&key_host));
     }
     // Counted before the key is fetched, since fetching is what a flood would cost.
@@ -205,7 +206,16 @@ async fn check_and_store(
         {
             return Ok(StatusCode::ACCEPTED.into_response());
         }
-        Err(e) => return Err(e.into()),
+        // A server blocked since the copy of the block list was read: its key may not
+        // be fetched, which would otherwise be answered 401.
+        Err(e) => {
+            for host in [&actor_host, &key_host] {
+                if crate::core::domains::host_blocked(&app.db, host).await? {
+                    return Err(blocked(host));
+                }
+            }
+            return Err(e.into());
+        }
     };
     // The signature vouches for the activity only when its key belongs to the actor.
     // A Create or Update forwarded by another server (Mastodon forwards replies to a
@@ -226,7 +236,12 @@ async fn check_and_store(
             .into());
         }
     }
-    queue::accept(
+    let hosts = if key_host == actor_host {
+        vec![actor_host]
+    } else {
+        vec![actor_host, key_host]
+    };
+    let accepted = queue::accept(
         app,
         InboxJob {
             activity,
@@ -234,8 +249,12 @@ async fn check_and_store(
             forwarded,
             recipient,
         },
+        hosts,
         body,
     )
     .await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    match accepted {
+        queue::Accepted::Stored => Ok(StatusCode::ACCEPTED.into_response()),
+        queue::Accepted::Blocked(host) => Err(blocked(&host)),
+    }
 }

@@ -8,6 +8,8 @@
 //! command line while a server runs takes effect at once.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use fulmar_store::domain_blocks::{self, BlockOutcome, DomainBlockRow};
 use fulmar_store::Db;
@@ -44,6 +46,51 @@ pub fn normalize(text: &str) -> CoreResult<String> {
 /// Whether `host` (`host[:port]`) is blocked.
 pub async fn host_blocked(db: &Db, host: &str) -> CoreResult<bool> {
     Ok(domain_blocks::is_blocked(db, host).await?)
+}
+
+/// How long the inbox trusts its copy of the block list before reading it again.
+const BLOCK_LIST_TTL: Duration = Duration::from_secs(1);
+
+/// The blocked domains as last read, for the inbox's first check of every delivery,
+/// which would otherwise cost a query each (on PostgreSQL a round trip).
+///
+/// A block made with the command line while the server runs is a change in the
+/// database the copy does not see for up to [`BLOCK_LIST_TTL`], so the copy never has
+/// the last word: a host it lists is checked in the database before it is refused,
+/// and a host it does not list is checked again, for every delivery of a group at
+/// once, by the inbox's group commit before anything is stored
+/// (`worker::inbox::GroupCommit`). What the copy saves is the query for every
+/// delivery from a server that is not blocked.
+#[derive(Default)]
+pub struct BlockList {
+    copy: Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+}
+
+impl BlockList {
+    /// Whether `host` may be blocked: `false` means the copy does not list it (the
+    /// group commit checks again); `true` was confirmed by the database.
+    pub async fn blocked(&self, db: &Db, host: &str) -> CoreResult<bool> {
+        let copy = self.copy.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let domains = match copy {
+            Some((at, domains)) if at.elapsed() < BLOCK_LIST_TTL => domains,
+            _ => {
+                let domains: Arc<Vec<String>> = Arc::new(
+                    domain_blocks::list(db)
+                        .await?
+                        .into_iter()
+                        .map(|b| b.domain)
+                        .collect(),
+                );
+                *self.copy.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), domains.clone()));
+                domains
+            }
+        };
+        if !domains.iter().any(|d| domain_blocks::covers(d, host)) {
+            return Ok(false);
+        }
+        host_blocked(db, host).await
+    }
 }
 
 /// Whether the host of `url` is blocked. A URL without a host is not blocked (it

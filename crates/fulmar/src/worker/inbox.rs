@@ -34,13 +34,31 @@ pub struct InboxJob {
     pub recipient: Option<String>,
 }
 
+/// What became of a delivery handed to [`accept`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored (as its status or as a job): the inbox may answer 202.
+    Stored,
+    /// Not stored: this host, one of the delivery's, is blocked.
+    Blocked(String),
+}
+
 /// Accepts a delivery the inbox checked: on SQLite its status is stored at once when
 /// it is a plain `Create` the group commit can store (`receive::batch`), and it is
 /// stored as a job otherwise. Returns once either is committed, so that the caller may answer 202.
 ///
+/// `hosts` are the delivery's origins (its actor's and its key's): the group commit
+/// refuses the delivery when the database lists one of them as blocked, which the
+/// inbox's first check, made on a copy of the block list, may not know yet.
+///
 /// `raw` is the body the activity was parsed from: the job's payload is written
 /// around it rather than by serializing the parsed activity again.
-pub async fn accept(app: &App, job: InboxJob, raw: &[u8]) -> CoreResult<()> {
+pub async fn accept(
+    app: &App,
+    job: InboxJob,
+    hosts: Vec<String>,
+    raw: &[u8],
+) -> CoreResult<Accepted> {
     let payload = match std::str::from_utf8(raw) {
         Ok(raw) => payload_around(raw, &job)?,
         // serde_json only parses UTF-8, so this is not reached; the serializer still
@@ -48,14 +66,12 @@ pub async fn accept(app: &App, job: InboxJob, raw: &[u8]) -> CoreResult<()> {
         Err(_) => serde_json::to_string(&job).map_err(anyhow::Error::from)?,
     };
     let row = super::new_job_with_payload(QUEUE, payload, origin(&job.activity), 8);
-    match app.db.backend() {
-        fulmar_store::Backend::Sqlite => app.inbox_commits.store_received(row, job).await,
-        // On PostgreSQL a group's reads and its transaction are about a dozen round
-        // trips, made by the one committing task while the next group waits; that
-        // measured 0.6 times the rate of storing jobs, which the two pollers then
-        // process side by side (BENCHMARKS.md). There every delivery is a job.
-        fulmar_store::Backend::Postgres => app.inbox_commits.store(row).await,
-    }
+    // On PostgreSQL a group's reads and its transaction are about a dozen round
+    // trips, made by the one committing task while the next group waits; that
+    // measured 0.6 times the rate of storing jobs, which the two pollers then process
+    // side by side (BENCHMARKS.md). There every delivery is a job.
+    let received = (app.db.backend() == fulmar_store::Backend::Sqlite).then_some(job);
+    app.inbox_commits.send(row, received, hosts).await
 }
 
 /// The host of the activity's actor: the job's concurrency key.
@@ -127,7 +143,9 @@ struct Pending {
     job: NewJob,
     /// The parsed delivery, when its status may be stored at once ([`accept`]).
     received: Option<InboxJob>,
-    done: oneshot::Sender<Result<(), String>>,
+    /// The hosts that must not be blocked for it to be stored ([`accept`]).
+    hosts: Vec<String>,
+    done: oneshot::Sender<Result<Accepted, String>>,
 }
 
 impl GroupCommit {
@@ -141,16 +159,18 @@ impl GroupCommit {
 
     /// Stores `job`, returning once it is committed.
     pub async fn store(&self, job: NewJob) -> CoreResult<()> {
-        self.send(job, None).await
+        self.send(job, None, Vec::new()).await.map(|_| ())
     }
 
-    /// Stores the status of `received` when it is a plain `Create` the batch can
-    /// store, and `job` (its job) otherwise, returning once either is committed.
-    pub async fn store_received(&self, job: NewJob, received: InboxJob) -> CoreResult<()> {
-        self.send(job, Some(received)).await
-    }
-
-    async fn send(&self, job: NewJob, received: Option<InboxJob>) -> CoreResult<()> {
+    /// Stores the status of `received`, when there is one and it is a plain `Create`
+    /// the batch can store, and `job` (its job) otherwise, returning once either is
+    /// committed; or stores nothing when one of `hosts` is blocked.
+    async fn send(
+        &self,
+        job: NewJob,
+        received: Option<InboxJob>,
+        hosts: Vec<String>,
+    ) -> CoreResult<Accepted> {
         // The committing task starts on first use, inside the server's runtime; it
         // ends when this `GroupCommit` (and so its sender) is dropped.
         let sender = self.sender.get_or_init(|| {
@@ -163,11 +183,12 @@ impl GroupCommit {
             .send(Pending {
                 job,
                 received,
+                hosts,
                 done,
             })
             .map_err(|_| anyhow::anyhow!("the inbox's committing task has stopped"))?;
         match answer.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(accepted)) => Ok(accepted),
             Ok(Err(e)) => Err(anyhow::anyhow!("storing an inbox job: {e}").into()),
             Err(_) => Err(anyhow::anyhow!("the inbox's committing task has stopped").into()),
         }
@@ -217,6 +238,10 @@ async fn commit_loop(
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(GROUP_MAX);
     while rx.recv_many(&mut batch, GROUP_MAX).await > 0 {
+        refuse_blocked(&db, &mut batch).await;
+        if batch.is_empty() {
+            continue;
+        }
         let mut to = match writer.as_mut() {
             Some(w) => Writes::Lite(w),
             None => Writes::Pool(&db),
@@ -228,8 +253,47 @@ async fn commit_loop(
         for (pending, result) in batch.drain(..).zip(results) {
             // A caller that went away (its sender hung up) needs no answer: its
             // delivery is stored all the same.
-            let _ = pending.done.send(result);
+            let _ = pending.done.send(result.map(|()| Accepted::Stored));
         }
+    }
+}
+
+/// Answers and removes the deliveries of `batch` that come from a blocked host, with
+/// one query for the whole group: the inbox's own check read a copy of the block
+/// list that may be a second old (`core::domains::BlockList`), and nothing from a
+/// server blocked before this commit may be stored. When the query fails, the whole
+/// group fails with it, and the senders retry.
+async fn refuse_blocked(db: &Db, batch: &mut Vec<Pending>) {
+    let mut hosts: Vec<String> = batch.iter().flat_map(|p| p.hosts.iter().cloned()).collect();
+    if hosts.is_empty() {
+        return;
+    }
+    hosts.sort_unstable();
+    hosts.dedup();
+    let blocked = match fulmar_store::domain_blocks::blocked_among(db, &hosts).await {
+        Ok(blocked) if blocked.is_empty() => return,
+        Ok(blocked) => blocked,
+        Err(e) => {
+            for pending in batch.drain(..) {
+                let _ = pending
+                    .done
+                    .send(Err(format!("reading the domain blocks: {e}")));
+            }
+            return;
+        }
+    };
+    let (refused, kept): (Vec<Pending>, Vec<Pending>) = batch
+        .drain(..)
+        .partition(|p| p.hosts.iter().any(|h| blocked.contains(h)));
+    *batch = kept;
+    for pending in refused {
+        let host = pending
+            .hosts
+            .iter()
+            .find(|h| blocked.contains(*h))
+            .cloned()
+            .unwrap_or_default();
+        let _ = pending.done.send(Ok(Accepted::Blocked(host)));
     }
 }
 

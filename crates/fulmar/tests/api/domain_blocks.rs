@@ -272,3 +272,55 @@ db_test!(
         assert!(!remove(db, "sub.example.net").await.unwrap());
     }
 );
+
+/// The inbox reads a copy of the block list that may be a second old; a block the
+/// copy does not know yet (made here straight in the database, the moment after the
+/// copy was read) must still refuse the next delivery, and a block lifted the same
+/// way must not refuse it.
+async fn blocks_the_inbox_copy_does_not_know(backend: Backend) {
+    let fulmar_app = dev_server(backend).await;
+    let peer = Peer::start().await;
+    let bob = peer.actor("bob");
+    let inbox = fulmar_app.url("/inbox");
+    let activity = |n: u32| {
+        json!({
+            "id": format!("{}/activities/{n}", peer.base),
+            "type": "Flag",
+            "actor": bob.id,
+            "object": fulmar_app.app.urls.actor("alice"),
+        })
+    };
+    fulmar_app.user_with_token("alice", "read").await;
+    // The first delivery reads the (empty) block list and caches Bob's key.
+    let (status, res) = peer.post(&bob, &inbox, &activity(1)).await;
+    assert_eq!(status, 202, "{res}");
+    let db = fulmar_app.db();
+    let host = peer.host.split(':').next().unwrap().to_owned();
+    fulmar_store::domain_blocks::add(db, fulmar::core::ids::next_id(), &host, 1)
+        .await
+        .unwrap();
+    let (status, res) = peer.post(&bob, &inbox, &activity(2)).await;
+    assert_eq!(status, 403, "{res}");
+    assert!(res["error"].as_str().unwrap().contains("blocked"), "{res}");
+    // Not stored, as a status or as a job.
+    let activity_2 = format!("{}/activities/2", peer.base);
+    for job in fulmar_store::jobs::list(db, "inbox").await.unwrap() {
+        assert!(!job.payload.contains(&activity_2), "{}", job.payload);
+    }
+    // The copy now lists the host (the refusal above may have read it again); lifted
+    // in the database, the block no longer refuses.
+    assert!(fulmar_store::domain_blocks::remove(db, &host)
+        .await
+        .unwrap());
+    let (status, res) = peer.post(&bob, &inbox, &activity(3)).await;
+    assert_eq!(status, 202, "{res}");
+}
+
+db_test!(
+    a_block_the_inbox_copy_does_not_know_yet_still_refuses,
+    |app: TestApp| async move {
+        let backend = app.backend;
+        app.stop().await;
+        blocks_the_inbox_copy_does_not_know(backend).await;
+    }
+);
