@@ -231,7 +231,8 @@ impl Bench {
     }
 
     /// Home timeline pages per second and latency on a big seeded database, beside
-    /// the same page served from memory with the same client (and Fulmar's /health).
+    /// the same page served from memory with the same client (and Fulmar's /health),
+    /// and beside the same page's queries made on the database alone.
     pub async fn timeline(&self) -> Result<Vec<Figure>> {
         let s = &self.sizes;
         let (place, db, token, reader) = self.seedable("timeline").await?;
