@@ -386,6 +386,10 @@ impl Bench {
     /// database, with the HTTP rounds' concurrency and bounds, while no server runs:
     /// pages/s, p50 and p99 of each counted round. The database is opened as the
     /// server opens it (`Db::connect`: SQLite's pragmas and pools, PostgreSQL's pool).
+    /// On SQLite the reads run on the runtime's threads without yielding, so a page's
+    /// latency there is its own time, with no wait for a thread counted in it; on
+    /// PostgreSQL it includes the wait for one of the pool's connections, as in the
+    /// server.
     async fn page_queries(
         &self,
         place: &Place,
