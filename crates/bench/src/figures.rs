@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::ceiling;
 use crate::load::{self, median, LoadResult};
+use crate::page_queries::HomePage;
 use crate::report::{Figure, Target};
 use crate::seed;
 use crate::server::{self, Place, Server};
@@ -230,7 +231,8 @@ impl Bench {
     }
 
     /// Home timeline pages per second and latency on a big seeded database, beside
-    /// the same page served from memory with the same client (and Fulmar's /health).
+    /// the same page served from memory with the same client (and Fulmar's /health),
+    /// and beside the same page's queries made on the database alone.
     pub async fn timeline(&self) -> Result<Vec<Figure>> {
         let s = &self.sizes;
         let (place, db, token, reader) = self.seedable("timeline").await?;
@@ -254,6 +256,9 @@ impl Bench {
             s.accounts, s.statuses, s.follows
         );
         db.close().await;
+
+        // The database's limit first, while no server runs: the page's queries alone.
+        let alone = self.page_queries(&place, &token).await?;
 
         let server = Server::start(self.bin(), &place, &self.client).await?;
         let timeline = format!("{}/api/v1/timelines/home?limit=40", server.base);
@@ -314,6 +319,8 @@ impl Bench {
         server.stop().await?;
         place.remove().await?;
         let (c_rps, c_p50, c_p99) = (median(&c_rps), median(&c_p50), median(&c_p99));
+        let (d_rps, d_p50, d_p99) = (median(&alone.0), median(&alone.1), median(&alone.2));
+        const ALONE: &str = "the page's queries, database alone";
         Ok(vec![
             Figure::new(
                 "seed_seconds",
@@ -335,12 +342,34 @@ impl Bench {
                 tl_rps,
             )
             .limit("the same page from memory/s", c_rps)
+            .also_limit(&format!("{ALONE}/s"), d_rps)
             .target(Target::AtLeast(5000.0)),
             Figure::new("timeline_p50_ms", "home timeline p50 latency", "ms", tl_p50)
-                .limit("the same page from memory, p50", c_p50),
+                .limit("the same page from memory, p50", c_p50)
+                .also_limit(&format!("{ALONE}, p50"), d_p50),
             Figure::new("timeline_p99_ms", "home timeline p99 latency", "ms", tl_p99)
                 .limit("the same page from memory, p99", c_p99)
+                .also_limit(&format!("{ALONE}, p99"), d_p99)
                 .target(Target::AtMost(10.0)),
+            // The same limit as figures of their own, with every round's value.
+            Figure::new(
+                "timeline_db_alone_per_s",
+                "limit: the page's queries alone, pages/s",
+                "/s",
+                alone.0,
+            ),
+            Figure::new(
+                "timeline_db_alone_p50_ms",
+                "limit: the page's queries alone, p50",
+                "ms",
+                alone.1,
+            ),
+            Figure::new(
+                "timeline_db_alone_p99_ms",
+                "limit: the page's queries alone, p99",
+                "ms",
+                alone.2,
+            ),
             Figure::new(
                 "health_rps",
                 "GET /health requests/s (Fulmar's HTTP floor)",
@@ -351,6 +380,61 @@ impl Bench {
             Figure::new("health_p99_ms", "GET /health p99 latency", "ms", h_p99),
             peak,
         ])
+    }
+
+    /// The home page's queries (`page_queries`) made by this process on the seeded
+    /// database, with the HTTP rounds' concurrency and bounds, while no server runs:
+    /// pages/s, p50 and p99 of each counted round. The database is opened as the
+    /// server opens it (`Db::connect`: SQLite's pragmas and pools, PostgreSQL's pool).
+    /// On SQLite the reads run on the runtime's threads without yielding, so a page's
+    /// latency there is its own time, with no wait for a thread counted in it; on
+    /// PostgreSQL it includes the wait for one of the pool's connections, as in the
+    /// server.
+    async fn page_queries(
+        &self,
+        place: &Place,
+        token: &str,
+    ) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let s = &self.sizes;
+        let db = Db::connect(&place.database_url).await?;
+        let page = Arc::new(HomePage::new(db, token));
+        let (mut rps, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+        let mut warm = 0;
+        for round in 0..=s.repeats {
+            let queries = page.clone();
+            let r = load::drive(s.concurrency, s.requests, s.load_time, move |_| {
+                let queries = queries.clone();
+                async move {
+                    match queries.one().await? {
+                        40 => Ok(()),
+                        n => Err(format!("the home page has {n} statuses, not 40")),
+                    }
+                }
+            })
+            .await;
+            let r = checked(&format!("the page's queries alone, round {round}"), r)?;
+            // Round 0 fills the caches, as the server's first requests do.
+            if round == 0 {
+                warm = page.follow_ups();
+            } else {
+                rps.push(r.per_second());
+                p50.push(r.quantile_ms(0.5));
+                p99.push(r.quantile_ms(0.99));
+            }
+        }
+        // Zero on the seeded database: a page whose statuses and authors are kept
+        // makes no query after the page query.
+        eprintln!(
+            "  the page's queries alone: follow-up lookups {warm} while warming up, {} after",
+            page.follow_ups() - warm
+        );
+        // Closed before the server opens the database (and before a PostgreSQL
+        // database can be dropped): every worker that held the queries has ended.
+        match Arc::try_unwrap(page) {
+            Ok(page) => page.into_db().close().await,
+            Err(_) => bail!("the page's queries are still in use after their rounds"),
+        }
+        Ok((rps, p50, p99))
     }
 
     /// One load run of GETs expecting 200.

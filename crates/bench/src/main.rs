@@ -10,6 +10,7 @@ mod ceiling;
 mod figures;
 mod limits;
 mod load;
+mod page_queries;
 mod report;
 mod seed;
 mod server;

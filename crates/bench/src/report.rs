@@ -38,6 +38,10 @@ pub struct Figure {
     /// What bounds this figure, measured in the same run: a name and a value in the
     /// figure's unit.
     pub limit: Option<(String, f64)>,
+    /// Other bounds of the same figure, measured in the same run, each printed on a
+    /// line of its own below the figure (the home timeline's ceiling is HTTP's, and
+    /// the database's is its page's queries alone).
+    pub more_limits: Vec<(String, f64)>,
     pub target: Option<Target>,
 }
 
@@ -50,12 +54,19 @@ impl Figure {
             value: crate::load::median(&runs),
             runs,
             limit: None,
+            more_limits: Vec::new(),
             target: None,
         }
     }
 
     pub fn limit(mut self, name: &str, value: f64) -> Figure {
         self.limit = Some((name.into(), value));
+        self
+    }
+
+    /// Another limit of the figure, beside [`Figure::limit`].
+    pub fn also_limit(mut self, name: &str, value: f64) -> Figure {
+        self.more_limits.push((name.into(), value));
         self
     }
 
@@ -73,9 +84,11 @@ impl Figure {
             .map(|(_, l)| self.value / l)
     }
 
-    /// Sane: finite and above zero.
+    /// Sane: finite and above zero, as is each of `more_limits` (a limit that came
+    /// out zero would make the ratio beside it meaningless).
     pub fn sane(&self) -> bool {
-        self.value.is_finite() && self.value > 0.0
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        positive(self.value) && self.more_limits.iter().all(|(_, v)| positive(*v))
     }
 
     fn to_json(&self) -> Value {
@@ -87,6 +100,11 @@ impl Figure {
             "runs": self.runs,
             "limit": self.limit.as_ref().map(|(n, v)| json!({"name": n, "value": v})),
             "ratio_to_limit": self.ratio_to_limit(),
+            "more_limits": self.more_limits.iter().map(|(n, v)| json!({
+                "name": n,
+                "value": v,
+                "ratio_to_limit": (*v > 0.0).then(|| self.value / v),
+            })).collect::<Vec<_>>(),
             "target": self.target.map(|t| match t {
                 Target::AtLeast(v) => json!({"at_least": v}),
                 Target::AtMost(v) => json!({"at_most": v}),
@@ -162,6 +180,22 @@ pub fn print_table(figures: &[Figure]) {
             target,
             met
         );
+        for (name, value) in &f.more_limits {
+            let ratio = if *value > 0.0 {
+                format!("{:.2}", f.value / value)
+            } else {
+                "-".into()
+            };
+            println!(
+                "{:<44} {:>12} {:<6} {:>12}  {:<40} {:>7}",
+                "  and its other limit",
+                "",
+                "",
+                number(*value),
+                name,
+                ratio
+            );
+        }
     }
     println!();
 }
