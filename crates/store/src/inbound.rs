@@ -280,8 +280,70 @@ fn after_inserts(batch: &[Received<'_>], enqueue: &[&NewJob], stored: &[i64]) ->
 /// thread. The connection is a writer like any other: `BEGIN IMMEDIATE` takes
 /// SQLite's one write lock, waiting for the pool's writers as they wait for it (the
 /// same busy timeout), and it has the pool's settings.
+///
+/// Its commits do not checkpoint the log themselves, as SQLite's connections do by
+/// default once it holds 1,000 pages: that copies the pages into the database file
+/// and syncs it, holding up every delivery waiting for the next group. A thread of
+/// its own ("fulmar-checkpoint", with its own connection) runs a passive checkpoint
+/// after commits instead, at most every [`CHECKPOINT_EVERY`]; a passive checkpoint
+/// takes no lock that a writer waits for.
 pub struct LiteWriter {
     conn: rusqlite::Connection,
+    /// Asks the checkpointing thread for a checkpoint; `None` when the writer
+    /// checkpoints as SQLite does by default (that thread could not be started).
+    checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+/// How often the checkpointing thread of a [`LiteWriter`] checkpoints while commits
+/// come in.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Opens a read-write connection with the pool's settings (`Db::connect`); the file
+/// is in WAL mode already.
+fn open_writer(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(crate::BUSY_TIMEOUT_SECS))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = memory; PRAGMA cache_size = -8000;",
+    )?;
+    Ok(conn)
+}
+
+/// Starts the checkpointing thread of a writer on `path`; it ends when the returned
+/// sender is dropped. `None` (and a warning) when it cannot be started.
+fn start_checkpoints(path: &std::path::Path) -> Option<std::sync::mpsc::SyncSender<()>> {
+    let conn = match open_writer(path) {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::warn!("opening the checkpointing connection: {e}");
+            return None;
+        }
+    };
+    // One request waits at most: requests made meanwhile are served by its checkpoint.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let started = std::thread::Builder::new()
+        .name("fulmar-checkpoint".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                // A failure (say, a reader holding the log) is retried with the next
+                // request; the log only grows meanwhile.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("checkpointing the SQLite log: {e}");
+                }
+                std::thread::sleep(CHECKPOINT_EVERY);
+            }
+        });
+    match started {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::warn!("starting the checkpointing thread: {e}");
+            None
+        }
+    }
 }
 
 /// Prepared statements kept by the writer: a group's statements differ by their
@@ -294,18 +356,23 @@ impl LiteWriter {
         let Db::Sqlite(_, readers) = db else {
             return Ok(None);
         };
-        let conn = rusqlite::Connection::open_with_flags(
-            readers.path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(crate::BUSY_TIMEOUT_SECS))?;
-        // The pool's settings (`Db::connect`); the file is in WAL mode already.
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA temp_store = memory; PRAGMA cache_size = -8000;",
-        )?;
+        let conn = open_writer(readers.path())?;
         conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
-        Ok(Some(LiteWriter { conn }))
+        // Without the thread, the writer checkpoints as it commits, as by default.
+        let checkpoints = start_checkpoints(readers.path());
+        if checkpoints.is_some() {
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        }
+        Ok(Some(LiteWriter { conn, checkpoints }))
+    }
+
+    /// Asks for a checkpoint after a commit.
+    fn committed(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            // Full: one is asked for already. Disconnected: the thread has ended, and
+            // the pool's connections still checkpoint as they commit.
+            let _ = checkpoints.try_send(());
+        }
     }
 
     /// [`store_statuses`], on this thread.
@@ -329,6 +396,7 @@ impl LiteWriter {
             q.execute_lite(&tx)?;
         }
         tx.commit()?;
+        self.committed();
         Ok(stored)
     }
 
@@ -344,6 +412,7 @@ impl LiteWriter {
             crate::jobs::insert_many(chunk).execute_lite(&tx)?;
         }
         tx.commit()?;
+        self.committed();
         Ok(())
     }
 }
