@@ -345,8 +345,9 @@ const POSTS_PER_STATEMENT: usize = 200;
 
 /// Stores local posts as [`publish_local`] stores one, all in one transaction (the
 /// group commit of `core::post_commits`); returns whether any outbox job was stored.
-/// The caller reads the rows back after the commit (`statuses::by_ids`), since the
-/// triggers of migration 0013 set their versions.
+/// The caller reads the rows back after the commit
+/// (`statuses::by_ids_with_author_stats`), since the triggers of migration 0013 set
+/// their versions.
 ///
 /// What every post needs is written with one statement for the whole group: the
 /// status rows, their mentions, their outbox jobs (each with the test of
@@ -363,8 +364,11 @@ pub async fn publish_local_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
 }
 
 /// [`publish_local`] of one [`LocalPost`]; returns whether its outbox job was stored,
-/// and the stored row.
-pub async fn publish_local_one(db: &Db, p: &LocalPost) -> Result<(bool, StatusRow)> {
+/// and the stored row with its author's counters (read after the commit).
+pub async fn publish_local_one(
+    db: &Db,
+    p: &LocalPost,
+) -> Result<(bool, crate::statuses::StatusWithAuthorStats)> {
     let queued = publish_local(
         db,
         &Publish {
@@ -384,8 +388,9 @@ pub async fn publish_local_one(db: &Db, p: &LocalPost) -> Result<(bool, StatusRo
         &p.outbox,
     )
     .await?;
-    let row = crate::statuses::by_id(db, p.status.id)
+    let row = crate::statuses::by_ids_with_author_stats(db, &[p.status.id])
         .await?
+        .pop()
         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
     Ok((queued, row))
 }
