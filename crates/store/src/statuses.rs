@@ -195,6 +195,94 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
     q.fetch_all(db).await
 }
 
+/// A status read with its author's counters (the `account_stats` row, as
+/// `accounts::by_ids` reads them: no row reads as no posts), so that the answer to a
+/// new post can show its author without reading the account again.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StatusWithAuthorStats {
+    #[sqlx(flatten)]
+    pub status: StatusRow,
+    pub author_statuses_count: i64,
+    pub author_last_status_at: Option<i64>,
+    /// The `account_stats` row's `version`, 0 without a row: the part of the rendered
+    /// account's version that posting changes (`accounts::versions`).
+    pub author_stats_version: i64,
+}
+
+/// The columns of [`StatusWithAuthorStats`] beyond those of [`StatusRow`].
+const AUTHOR_STATS_FIELDS: &[&str] = &[
+    "author_statuses_count",
+    "author_last_status_at",
+    "author_stats_version",
+];
+
+impl crate::read::FromLiteRow for StatusWithAuthorStats {
+    fn columns(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        let mut at = StatusRow::columns(stmt)?;
+        at.extend(crate::read::column_positions(stmt, AUTHOR_STATS_FIELDS)?);
+        Ok(at)
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+        let (status, extra) = columns.split_at(StatusRow::FIELDS.len().min(columns.len()));
+        let extra = |i: usize| {
+            extra
+                .get(i)
+                .copied()
+                .ok_or(rusqlite::Error::InvalidColumnIndex(i))
+        };
+        Ok(StatusWithAuthorStats {
+            status: StatusRow::from_lite(row, status)?,
+            author_statuses_count: row.get(extra(0)?)?,
+            author_last_status_at: row.get(extra(1)?)?,
+            author_stats_version: row.get(extra(2)?)?,
+        })
+    }
+}
+
+/// [`by_ids`], each status with its author's counters: how posting reads its new
+/// statuses back (`core::post_commits`), in the same one query.
+pub async fn by_ids_with_author_stats(db: &Db, ids: &[i64]) -> Result<Vec<StatusWithAuthorStats>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    static SELECT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let select = SELECT.get_or_init(|| {
+        // Every column named after its table: `account_stats` has an `account_id`
+        // and a `version` too.
+        let status = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .map(|c| format!("s.{c} AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {status}, COALESCE(st.statuses_count, 0) AS author_statuses_count, \
+             st.last_status_at AS author_last_status_at, \
+             COALESCE(st.version, 0) AS author_stats_version \
+             FROM statuses s LEFT JOIN account_stats st ON st.account_id = s.account_id \
+             WHERE s.id "
+        )
+    });
+    match db {
+        // One array parameter: the same text whatever the number of ids, parsed once
+        // per connection (as the group's statements, `status_actions::publish_group`).
+        Db::Postgres(pool) => {
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| format!("{select}= ANY($1)"));
+            Ok(sqlx::query_as::<_, StatusWithAuthorStats>(sql)
+                .bind(ids)
+                .fetch_all(pool)
+                .await?)
+        }
+        Db::Sqlite(..) => {
+            let mut q = Select::new(format!("{select}IN "));
+            crate::push_id_list(&mut q, ids);
+            q.fetch_all(db).await
+        }
+    }
+}
+
 /// `(id, version)` of those of the given statuses that exist, in no particular order
 /// (`mastodon::status_cache` checks its rendered statuses against them).
 pub async fn versions(db: &Db, ids: &[i64]) -> Result<Vec<(i64, i64)>> {

@@ -91,6 +91,14 @@ pub struct TokenUser {
     pub token: TokenRow,
     pub user: Option<crate::users::UserRow>,
     pub account: Option<crate::accounts::AccountRow>,
+    /// The `version` of the account's `accounts` row alone (migration 0011), without
+    /// its `account_stats` part: with the counters' version a post's commit returns,
+    /// it gives the rendered account's version after that post
+    /// (`accounts::versions`), so that the answer to a post needs no query for it.
+    pub account_version: Option<i64>,
+    /// `(id, name, website)` of the application the token was issued to, which
+    /// Mastodon shows on the author's own statuses (the answer to a post among them).
+    pub application: Option<(i64, String, Option<String>)>,
 }
 
 /// `column AS prefix_column, …` for every column of a list, so that the columns of
@@ -121,13 +129,24 @@ impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for TokenUser {
             Some(_) => Some(AccountRow::from_pg_prefixed(row, "a_")?),
             None => None,
         };
+        let account_version = row.try_get::<Option<i64>, _>("a_version")?;
+        let application = match row.try_get::<Option<i64>, _>("ap_id")? {
+            Some(id) => Some((id, row.try_get("ap_name")?, row.try_get("ap_website")?)),
+            None => None,
+        };
         Ok(TokenUser {
             token,
             user,
             account,
+            account_version,
+            application,
         })
     }
 }
+
+/// The columns of [`TokenUser`] beyond the three rows, in the order `from_lite` reads
+/// them.
+const EXTRA_FIELDS: &[&str] = &["a_version", "ap_id", "ap_name", "ap_website"];
 
 /// The three row types' columns under their prefixes, found once per query.
 impl crate::read::FromLiteRow for TokenUser {
@@ -145,6 +164,7 @@ impl crate::read::FromLiteRow for TokenUser {
             "a_",
             crate::accounts::AccountRow::FIELDS,
         )?);
+        at.extend(prefixed_positions(&names, "", EXTRA_FIELDS)?);
         Ok(at)
     }
 
@@ -152,7 +172,14 @@ impl crate::read::FromLiteRow for TokenUser {
         use crate::accounts::AccountRow;
         use crate::users::UserRow;
         let (t, rest) = columns.split_at(TokenRow::FIELDS.len().min(columns.len()));
-        let (u, a) = rest.split_at(UserRow::FIELDS.len().min(rest.len()));
+        let (u, rest) = rest.split_at(UserRow::FIELDS.len().min(rest.len()));
+        let (a, extra) = rest.split_at(AccountRow::FIELDS.len().min(rest.len()));
+        let extra = |i: usize| {
+            extra
+                .get(i)
+                .copied()
+                .ok_or(rusqlite::Error::InvalidColumnIndex(i))
+        };
         // A user or account row the LEFT JOIN did not find has a NULL id.
         let present = |fields: &[&str], at: &[usize]| -> rusqlite::Result<bool> {
             let id = fields
@@ -173,17 +200,24 @@ impl crate::read::FromLiteRow for TokenUser {
             true => Some(AccountRow::from_lite(row, a)?),
             false => None,
         };
+        let account_version = row.get::<_, Option<i64>>(extra(0)?)?;
+        let application = match row.get::<_, Option<i64>>(extra(1)?)? {
+            Some(id) => Some((id, row.get(extra(2)?)?, row.get(extra(3)?)?)),
+            None => None,
+        };
         Ok(TokenUser {
             token,
             user,
             account,
+            account_version,
+            application,
         })
     }
 }
 
-/// The token with the given digest, not revoked, with its user and account, in one
-/// query (every authenticated API request makes it, so it is one round trip instead
-/// of three). On the hot read path.
+/// The token with the given digest, not revoked, with its user, its user's account
+/// and its application, in one query (every authenticated API request makes it, so
+/// it is one round trip instead of four). On the hot read path.
 pub async fn active_by_hash_with_user(db: &Db, token_hash: &str) -> Result<Option<TokenUser>> {
     // Built once: every authenticated request makes this query.
     static SELECT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -191,11 +225,13 @@ pub async fn active_by_hash_with_user(db: &Db, token_hash: &str) -> Result<Optio
         format!(
             "SELECT t.id AS t_id, t.application_id AS t_application_id, t.user_id AS t_user_id, \
              t.scopes AS t_scopes, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at, \
-             {}, {} \
+             {}, {}, a.version AS a_version, \
+             ap.id AS ap_id, ap.name AS ap_name, ap.website AS ap_website \
              FROM oauth_access_tokens t \
              LEFT JOIN users u ON u.id = t.user_id \
              LEFT JOIN accounts a ON a.id = u.account_id \
              LEFT JOIN account_stats st ON st.account_id = a.id \
+             LEFT JOIN oauth_applications ap ON ap.id = t.application_id \
              WHERE t.token_hash = ",
             aliased(crate::users::COLUMNS, "u", "u_"),
             crate::accounts::columns_as("a_"),

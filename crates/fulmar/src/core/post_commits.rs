@@ -17,7 +17,7 @@
 use std::sync::OnceLock;
 
 use fulmar_store::status_actions::{self, LocalPost};
-use fulmar_store::statuses::StatusRow;
+use fulmar_store::statuses::StatusWithAuthorStats;
 use fulmar_store::Db;
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,7 +34,7 @@ pub struct PostCommits {
 
 struct Pending {
     post: LocalPost,
-    done: oneshot::Sender<CoreResult<StatusRow>>,
+    done: oneshot::Sender<CoreResult<StatusWithAuthorStats>>,
 }
 
 impl PostCommits {
@@ -45,8 +45,9 @@ impl PostCommits {
         }
     }
 
-    /// Stores `post`, returning its stored row once it is committed.
-    pub async fn store(&self, post: LocalPost) -> CoreResult<StatusRow> {
+    /// Stores `post`, returning its stored row once it is committed, with its
+    /// author's counters as read with it (which the answer to the post shows).
+    pub async fn store(&self, post: LocalPost) -> CoreResult<StatusWithAuthorStats> {
         // The task starts inside the server's runtime; it ends when this
         // `PostCommits` (and so its sender) is dropped.
         let sender = self.sender.get_or_init(|| {
@@ -82,7 +83,7 @@ async fn commit_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
 /// each post's stored row or error, in the order of `posts`, and wakes the worker
 /// when an outbox job was stored. Public for the tests, which need a group of a known
 /// make-up.
-pub async fn store_group(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusRow>> {
+pub async fn store_group(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusWithAuthorStats>> {
     let (queued, results) = match posts {
         [] => return Vec::new(),
         [post] => one_by_one(db, std::slice::from_ref(post)).await,
@@ -104,7 +105,10 @@ pub async fn store_group(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusR
 }
 
 /// Stores each post in its own transaction, as without group commits.
-async fn one_by_one(db: &Db, posts: &[LocalPost]) -> (bool, Vec<CoreResult<StatusRow>>) {
+async fn one_by_one(
+    db: &Db,
+    posts: &[LocalPost],
+) -> (bool, Vec<CoreResult<StatusWithAuthorStats>>) {
     let mut queued = false;
     let mut results = Vec::with_capacity(posts.len());
     for post in posts {
@@ -121,11 +125,13 @@ async fn one_by_one(db: &Db, posts: &[LocalPost]) -> (bool, Vec<CoreResult<Statu
     (queued, results)
 }
 
-/// The rows of a committed group, in the order of `posts`. They are stored whatever
-/// happens here: a failed read is never a reason to store them again.
-async fn read_back(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusRow>> {
+/// The rows of a committed group, in the order of `posts`, with their authors'
+/// counters (one query for both, so that answering a post needs no query for its
+/// author). They are stored whatever happens here: a failed read is never a reason
+/// to store them again.
+async fn read_back(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusWithAuthorStats>> {
     let ids: Vec<i64> = posts.iter().map(|p| p.status.id).collect();
-    let mut rows = match fulmar_store::statuses::by_ids(db, &ids).await {
+    let mut rows = match fulmar_store::statuses::by_ids_with_author_stats(db, &ids).await {
         Ok(rows) => rows,
         Err(e) => {
             let e = e.to_string();
@@ -140,7 +146,7 @@ async fn read_back(db: &Db, posts: &[LocalPost]) -> Vec<CoreResult<StatusRow>> {
         }
     };
     ids.iter()
-        .map(|id| match rows.iter().position(|r| r.id == *id) {
+        .map(|id| match rows.iter().position(|r| r.status.id == *id) {
             Some(at) => Ok(rows.swap_remove(at)),
             None => Err(CoreError::Internal(anyhow::anyhow!(
                 "post {id} was committed but is not there"

@@ -261,6 +261,19 @@ async fn reload(db: &Db, id: i64) -> CoreResult<StatusRow> {
 pub struct Stored {
     pub mentions: Vec<(i64, i64)>,
     pub tags: Vec<(i64, String)>,
+    /// The author's counters, read back with the status after its commit.
+    pub author: AuthorCounters,
+}
+
+/// An author's counters (their `account_stats` row) as read back with a new post:
+/// what the answer to the post shows of them (`statuses_count`, `last_status_at`),
+/// and the row's version, which with the `accounts` row's version is the rendered
+/// account's (`fulmar_store::accounts::versions`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthorCounters {
+    pub statuses_count: i64,
+    pub last_status_at: Option<i64>,
+    pub stats_version: i64,
 }
 
 impl Stored {
@@ -280,6 +293,7 @@ impl Stored {
         Stored {
             mentions,
             tags: names.into_iter().map(|n| (status_id, n)).collect(),
+            author: AuthorCounters::default(),
         }
     }
 }
@@ -452,8 +466,8 @@ async fn create_with_id(
     // worker then.
     let job = outbox::job_for(&Event::CreateStatus { status_id: id })?;
     let notified: Vec<i64> = mentions.iter().map(|m| m.account_id).collect();
-    let stored = Stored::of(id, &mentions, &tags);
-    let row = commits
+    let mut stored = Stored::of(id, &mentions, &tags);
+    let read = commits
         .store(LocalPost {
             status,
             mentions,
@@ -467,6 +481,12 @@ async fn create_with_id(
             outbox: job,
         })
         .await?;
+    stored.author = AuthorCounters {
+        statuses_count: read.author_statuses_count,
+        last_status_at: read.author_last_status_at,
+        stats_version: read.author_stats_version,
+    };
+    let row = read.status;
     for account_id in notified {
         notify(db, account_id, author.id, Kind::Mention, Some(id)).await?;
     }

@@ -44,6 +44,45 @@ impl AccountCache {
         self.get_known(db, urls, ids, &[]).await
     }
 
+    /// [`AccountCache::get`], with one of the accounts known already, as a row with
+    /// its version (the author of a new post, as of its commit): that one costs no
+    /// query, and is rendered and kept unless the entity kept has that version.
+    pub async fn get_given(
+        &self,
+        db: &Db,
+        urls: &Urls,
+        ids: &[i64],
+        given: &fulmar_store::accounts::AccountRow,
+        version: i64,
+    ) -> fulmar_store::Result<HashMap<i64, SharedAccount>> {
+        let rest: Vec<i64> = ids.iter().copied().filter(|id| *id != given.id).collect();
+        let mut found = self.get(db, urls, &rest).await?;
+        if !ids.contains(&given.id) {
+            return Ok(found);
+        }
+        let kept = {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.get(&given.id) {
+                Some((v, entity)) if *v == version => Some(entity.clone()),
+                _ => None,
+            }
+        };
+        let entity = match kept {
+            Some(entity) => entity,
+            None => {
+                let entity = SharedAccount::new(super::to_mastodon::account(urls, given));
+                let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+                if entries.len() >= CAPACITY {
+                    entries.clear();
+                }
+                entries.insert(given.id, (version, entity.clone()));
+                entity
+            }
+        };
+        found.insert(given.id, entity);
+        Ok(found)
+    }
+
     /// [`AccountCache::get`], with the versions of some of `ids` already read (by
     /// the same query as the page that shows them): only the others' are asked for.
     pub async fn get_known(

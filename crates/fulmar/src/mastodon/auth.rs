@@ -25,6 +25,11 @@ pub struct Auth {
     pub scopes: Scopes,
     pub user: UserRow,
     pub account: AccountRow,
+    /// The version of the account's `accounts` row alone (see
+    /// `fulmar_store::tokens::TokenUser::account_version`).
+    pub account_version: i64,
+    /// `(id, name, website)` of the token's application, if it has one.
+    pub application: Option<(i64, String, Option<String>)>,
 }
 
 /// A valid token, with or without a user.
@@ -32,7 +37,10 @@ pub struct Auth {
 pub struct AnyToken {
     pub token: TokenRow,
     pub scopes: Scopes,
-    pub user: Option<(UserRow, AccountRow)>,
+    /// The user, their account and the `accounts` row's version.
+    pub user: Option<(UserRow, AccountRow, i64)>,
+    /// As in [`Auth`].
+    pub application: Option<(i64, String, Option<String>)>,
 }
 
 /// An optional user: `None` without an `Authorization` header. A header with a bad
@@ -120,7 +128,8 @@ async fn load(parts: &Parts, app: &App) -> Result<Option<AnyToken>, ApiError> {
         }
         return Ok(None);
     };
-    // The token, its user and the user's account come in one query.
+    // The token, its user, the user's account and the token's application come in
+    // one query.
     let found = fulmar_store::tokens::active_by_hash_with_user(&app.db, &token_digest(&secret))
         .await?
         .ok_or_else(invalid_token)?;
@@ -137,13 +146,14 @@ async fn load(parts: &Parts, app: &App) -> Result<Option<AnyToken>, ApiError> {
                 .account
                 .filter(|a| a.suspended_at.is_none())
                 .ok_or_else(invalid_token)?;
-            Some((user, account))
+            Some((user, account, found.account_version.unwrap_or_default()))
         }
     };
     Ok(Some(AnyToken {
         token,
         scopes,
         user,
+        application: found.application,
     }))
 }
 
@@ -160,12 +170,14 @@ impl FromRequestParts<App> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         let any = load(parts, app).await?.ok_or_else(invalid_token)?;
-        let (user, account) = any.user.ok_or_else(needs_user)?;
+        let (user, account, account_version) = any.user.ok_or_else(needs_user)?;
         Ok(Auth {
             token: any.token,
             scopes: any.scopes,
             user,
             account,
+            account_version,
+            application: any.application,
         })
     }
 }
@@ -175,11 +187,13 @@ impl FromRequestParts<App> for MaybeAuth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         Ok(MaybeAuth(load(parts, app).await?.and_then(|any| {
-            any.user.map(|(user, account)| Auth {
+            any.user.map(|(user, account, account_version)| Auth {
                 token: any.token,
                 scopes: any.scopes,
                 user,
                 account,
+                account_version,
+                application: any.application,
             })
         })))
     }

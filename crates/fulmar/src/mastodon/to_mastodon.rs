@@ -149,18 +149,34 @@ pub async fn status(app: &App, row: &StatusRow, viewer: Option<i64>) -> ApiResul
     })
 }
 
+/// What the request that posted a status knows of it and of its author, for
+/// [`new_status`].
+pub struct Posted<'a> {
+    /// What posting stored with the status and read back with it.
+    pub stored: &'a crate::core::statuses::Stored,
+    /// The author's account as read with the request's token, and the version of its
+    /// `accounts` row (`Auth::account_version`). With the counters read back after
+    /// the commit (`stored.author`), that is the author as of the commit.
+    pub author: &'a AccountRow,
+    pub author_version: i64,
+    /// `(id, name, website)` of the token's application, read with the token.
+    pub application: Option<&'a (i64, String, Option<String>)>,
+}
+
 /// A status just posted (`POST /api/v1/statuses`), rendered with what posting stored
-/// along with it (`stored`: its mentions and hashtags) instead of reading that back.
-/// A new post has no media (attaching is refused) and nothing done to it by its
-/// author, who has not seen its id yet, so that neither is asked for either. A quote
-/// is rendered as any status is, since the quoted status needs all of it.
+/// along with it (its mentions and hashtags) and what the request read with its
+/// token (the author, the application) instead of reading that again: a new post
+/// costs no query here. A new post has no media (attaching is refused) and nothing
+/// done to it by its author, who has not seen its id yet, so that neither is asked
+/// for either. A quote is rendered as any status is, since the quoted status needs
+/// all of it.
 pub async fn new_status(
     app: &App,
     row: &StatusRow,
     viewer: Option<i64>,
-    stored: &crate::core::statuses::Stored,
+    posted: &Posted<'_>,
 ) -> ApiResult<Status> {
-    let fresh = (row.quote_of_id.is_none() && row.reblog_of_id.is_none()).then_some(stored);
+    let fresh = (row.quote_of_id.is_none() && row.reblog_of_id.is_none()).then_some(posted);
     let mut list = statuses_with(app, std::slice::from_ref(row), viewer, fresh).await?;
     list.pop().ok_or_else(|| {
         crate::core::CoreError::Internal(anyhow::anyhow!("status {} lost in conversion", row.id))
@@ -185,7 +201,7 @@ async fn statuses_with(
     app: &App,
     rows: &[StatusRow],
     viewer: Option<i64>,
-    fresh: Option<&crate::core::statuses::Stored>,
+    fresh: Option<&Posted<'_>>,
 ) -> ApiResult<Vec<Status>> {
     let db = &app.db;
     let reblog_ids: Vec<i64> = rows.iter().filter_map(|r| r.reblog_of_id).collect();
@@ -263,14 +279,30 @@ async fn statuses_with(
         json!({"automatic": automatic, "manual": [], "current_user": current})
     };
     let (mentions, tags) = match fresh {
-        Some(f) => (f.mentions.clone(), f.tags.clone()),
+        Some(f) => (f.stored.mentions.clone(), f.stored.tags.clone()),
         None => fulmar_store::statuses::mentions_and_tags(db, &status_ids).await?,
     };
     let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
     account_ids.extend(mentions.iter().map(|(_, a)| *a));
     account_ids.sort_unstable();
     account_ids.dedup();
-    let accounts = app.accounts.get(db, &app.urls, &account_ids).await?;
+    let accounts = match fresh {
+        // The author as of the post's commit: the row read with the token, with the
+        // counters read back with the post.
+        Some(f) if rows.iter().all(|r| r.account_id == f.author.id) => {
+            let counters = &f.stored.author;
+            let author = AccountRow {
+                statuses_count: counters.statuses_count,
+                last_status_at: counters.last_status_at,
+                ..f.author.clone()
+            };
+            let version = f.author_version + counters.stats_version;
+            app.accounts
+                .get_given(db, &app.urls, &account_ids, &author, version)
+                .await?
+        }
+        _ => app.accounts.get(db, &app.urls, &account_ids).await?,
+    };
     let flags = match viewer {
         Some(_) if fresh.is_some() => Some(Default::default()),
         Some(v) => Some(fulmar_store::statuses::viewer_flags(db, v, &status_ids).await?),
@@ -288,15 +320,19 @@ async fn statuses_with(
         }
     }
     // Mastodon shows the posting application to the author only.
+    // A new post's application is the token's, read with it.
+    let given = fresh.and_then(|f| f.application);
     let app_ids: Vec<i64> = all
         .iter()
         .filter(|s| viewer == Some(s.account_id))
         .filter_map(|s| s.application_id)
+        .filter(|id| given.is_none_or(|(known, ..)| known != id))
         .collect();
     let applications: HashMap<i64, Application> =
         fulmar_store::status_actions::applications(db, &app_ids)
             .await?
             .into_iter()
+            .chain(given.cloned())
             .map(|(id, name, website)| (id, Application { name, website }))
             .collect();
     let poll_ids: Vec<i64> = all.iter().filter_map(|s| s.poll_id).collect();

@@ -285,8 +285,8 @@ db_test!(
             match result {
                 Ok(row) => {
                     assert_ne!(i, 2, "the post with a taken id was stored");
-                    assert_eq!(row.id, group[i].status.id);
-                    assert_eq!(row.visibility, group[i].status.visibility);
+                    assert_eq!(row.status.id, group[i].status.id);
+                    assert_eq!(row.status.visibility, group[i].status.visibility);
                 }
                 Err(e) => assert_eq!(i, 2, "post {i} failed: {e}"),
             }
@@ -448,5 +448,226 @@ db_test!(
         assert_eq!(statuses_of(&app, alice.id).await, N as i64 - 1);
         assert_eq!(counted_for(&app, alice.id).await, N as i64 - 1);
         assert_eq!(feed_of(&app, alice.id).await, N as i64 - 1);
+    }
+);
+
+/// A token for `account`'s user issued to a registered application (id `app_id`), as
+/// the OAuth flow makes them.
+async fn app_token(app: &TestApp, account: i64, app_id: i64) -> String {
+    let user = fulmar_store::users::by_account_id(app.db(), account)
+        .await
+        .unwrap()
+        .unwrap();
+    fulmar_store::with_pool!(app.db(), p => sqlx::query(
+        "INSERT INTO oauth_applications (id, name, website, redirect_uris, scopes, client_id, client_secret, created_at) \
+         VALUES ($1, 'Test App', 'https://app.example', 'urn:ietf:wg:oauth:2.0:oob', 'read write', $2, 'secret', 1)",
+    )
+    .bind(app_id)
+    .bind(format!("client-{app_id}"))
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let token = fulmar::core::accounts::new_secret();
+    fulmar_store::tokens::insert(
+        app.db(),
+        &fulmar_store::tokens::NewToken {
+            id: next_id(),
+            token_hash: fulmar::core::accounts::token_digest(&token),
+            application_id: Some(app_id),
+            user_id: Some(user.id),
+            scopes: ALL.into(),
+            created_at: 1,
+        },
+    )
+    .await
+    .unwrap();
+    token
+}
+
+db_test!(
+    the_answer_to_a_post_is_the_status_as_read_after_it,
+    |app: TestApp| async move {
+        // The answer is rendered from what the request read with its token (the
+        // author, the application) and what posting read back with the status (the
+        // author's counters), without reading them again: it must be what reading
+        // the status shows.
+        let (alice, _) = app.user_with_token("alice", ALL).await;
+        app.create_user("bob").await;
+        let token = app_token(&app, alice.id, 91).await;
+        let shown = |id: String| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                let (code, s) = app.api_get(&format!("/api/v1/statuses/{id}"), &token).await;
+                assert_eq!(code, 200, "{s}");
+                s
+            }
+        };
+        // Alone, one after another: the answer is the status as read afterwards.
+        for text in ["first #tagged post for @bob", "second, plain"] {
+            let answers = post_all(&app, vec![(token.clone(), json!({ "status": text }))]).await;
+            let (code, answer) = &answers[0];
+            assert_eq!(*code, 200, "{answer}");
+            let read = shown(answer["id"].as_str().unwrap().to_owned()).await;
+            assert_eq!(*answer, read);
+        }
+        assert_eq!(
+            shown(
+                post_all(&app, vec![(token.clone(), json!({"status": "x"}))]).await[0].1["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            )
+            .await["application"],
+            json!({"name": "Test App", "website": "https://app.example"})
+        );
+        // Together (group commits): the same, but for the author's counters, which
+        // show the posts committed up to the post's own group.
+        const N: usize = 16;
+        let answers = post_all(
+            &app,
+            (0..N)
+                .map(|i| {
+                    (
+                        token.clone(),
+                        json!({"status": format!("#group post {i} @bob")}),
+                    )
+                })
+                .collect(),
+        )
+        .await;
+        for (code, answer) in answers {
+            assert_eq!(code, 200, "{answer}");
+            let read = shown(answer["id"].as_str().unwrap().to_owned()).await;
+            let count = answer["account"]["statuses_count"].as_i64().unwrap();
+            assert!((4..=3 + N as i64).contains(&count), "{count}");
+            let mut answer = answer;
+            answer["account"]["statuses_count"] = read["account"]["statuses_count"].clone();
+            assert_eq!(answer, read);
+        }
+    }
+);
+
+db_test!(
+    statuses_read_back_with_their_authors_counters,
+    |app: TestApp| async move {
+        let (alice, token) = app.user_with_token("alice", ALL).await;
+        let bob = app.create_user("bob").await;
+        let mut ids = Vec::new();
+        for text in ["one", "two"] {
+            let (code, s) = app
+                .api_post("/api/v1/statuses", &token, json!({ "status": text }))
+                .await;
+            assert_eq!(code, 200, "{s}");
+            ids.push(s["id"].as_str().unwrap().parse::<i64>().unwrap());
+        }
+        // Bob has a status but no counters row (as a status stored by other means).
+        let bobs = next_id();
+        fulmar_store::statuses::insert(
+            app.db(),
+            &NewStatus {
+                id: bobs,
+                uri: format!("https://example.test/statuses/{bobs}"),
+                account_id: bob.id,
+                content: "<p>hi</p>".into(),
+                visibility: "public".into(),
+                local: true,
+                created_at: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(bobs);
+        ids.push(next_id()); // No such status.
+        let rows = fulmar_store::statuses::by_ids_with_author_stats(app.db(), &ids)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        let plain = fulmar_store::statuses::by_ids(app.db(), &ids)
+            .await
+            .unwrap();
+        let versions = fulmar_store::accounts::versions(app.db(), &[alice.id, bob.id])
+            .await
+            .unwrap();
+        for row in &rows {
+            assert!(plain.contains(&row.status), "{row:?}");
+            let author = fulmar_store::accounts::by_id(app.db(), row.status.account_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.author_statuses_count, author.statuses_count);
+            assert_eq!(row.author_last_status_at, author.last_status_at);
+            // The token's account version and the counters' version make up the
+            // rendered account's version.
+            let accounts_version: i64 = count(
+                &app,
+                "SELECT version FROM accounts WHERE id = $1",
+                author.id,
+            )
+            .await;
+            let (_, version) = versions.iter().find(|(id, _)| *id == author.id).unwrap();
+            assert_eq!(accounts_version + row.author_stats_version, *version);
+        }
+        let bob_row = rows.iter().find(|r| r.status.id == bobs).unwrap();
+        assert_eq!(
+            (
+                bob_row.author_statuses_count,
+                bob_row.author_last_status_at,
+                bob_row.author_stats_version
+            ),
+            (0, None, 0)
+        );
+        let alice_row = rows.iter().find(|r| r.status.id == ids[0]).unwrap();
+        assert_eq!(alice_row.author_statuses_count, 2);
+        assert!(alice_row.author_stats_version > 0);
+        assert!(
+            fulmar_store::statuses::by_ids_with_author_stats(app.db(), &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
+
+db_test!(
+    a_token_is_read_with_its_application_and_account_version,
+    |app: TestApp| async move {
+        let (alice, plain_token) = app.user_with_token("alice", ALL).await;
+        let token = app_token(&app, alice.id, 92).await;
+        // A change to the account row moves its version.
+        fulmar_store::with_pool!(app.db(), p => sqlx::query(
+            "UPDATE accounts SET display_name = 'Alice' WHERE id = $1",
+        )
+        .bind(alice.id)
+        .execute(p)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        let version = count(&app, "SELECT version FROM accounts WHERE id = $1", alice.id).await;
+        assert!(version > 0);
+        let digest = fulmar::core::accounts::token_digest;
+        let with_app = fulmar_store::tokens::active_by_hash_with_user(app.db(), &digest(&token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            with_app.application,
+            Some((
+                92,
+                "Test App".to_owned(),
+                Some("https://app.example".to_owned())
+            ))
+        );
+        assert_eq!(with_app.account_version, Some(version));
+        assert_eq!(with_app.account.as_ref().unwrap().display_name, "Alice");
+        let without =
+            fulmar_store::tokens::active_by_hash_with_user(app.db(), &digest(&plain_token))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(without.application, None);
+        assert_eq!(without.account_version, Some(version));
     }
 );

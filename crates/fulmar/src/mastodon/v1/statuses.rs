@@ -139,7 +139,15 @@ async fn create(
     })?;
     let viewer = Some(auth.account_id());
     let entity = match &stored {
-        Some(stored) => to_mastodon::new_status(&app, &row, viewer, stored).await?,
+        Some(stored) => {
+            let posted = to_mastodon::Posted {
+                stored,
+                author: &auth.account,
+                author_version: auth.account_version,
+                application: auth.application.as_ref(),
+            };
+            to_mastodon::new_status(&app, &row, viewer, &posted).await?
+        }
         None => to_mastodon::status(&app, &row, viewer).await?,
     };
     Ok(Json(entity))
