@@ -395,205 +395,66 @@ pub async fn publish_local_one(
     Ok((queued, row))
 }
 
-/// The statements of [`publish_group`] whose rows are one per post, on PostgreSQL:
-/// each binds one array per column and reads its rows with `unnest`, so that its
-/// text is the same whatever the size of the group.
-mod publish_group_arrays {
-    use super::{followed_remotely, mentions_remote_account, LocalPost};
-    use crate::Result;
-
-    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
-
-    pub(super) async fn statuses(tx: &mut Tx, posts: &[LocalPost]) -> Result<()> {
-        let column = |f: &dyn Fn(&LocalPost) -> Option<String>| -> Vec<Option<String>> {
-            posts.iter().map(f).collect()
-        };
-        let int = |f: &dyn Fn(&LocalPost) -> Option<i64>| -> Vec<Option<i64>> {
-            posts.iter().map(f).collect()
-        };
-        sqlx::query(
-            "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
-             in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
-             spoiler_text, sensitive, visibility, language, context_uri, local, \
-             application_id, created_at, updated_at, quote_policy, quote_of_id, \
-             quote_state, quote_request_uri) \
-             SELECT v.id, v.uri, v.url, v.account_id, v.in_reply_to_id, \
-             v.in_reply_to_account_id, v.in_reply_to_uri, v.reblog_of_id, v.content, v.text, \
-             v.spoiler_text, v.sensitive, v.visibility, v.language, v.context_uri, v.local, \
-             v.application_id, v.created_at, v.created_at, v.quote_policy, v.quote_of_id, \
-             v.quote_state, v.quote_request_uri \
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
-             $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[], \
-             $12::boolean[], $13::text[], $14::text[], $15::text[], $16::boolean[], \
-             $17::bigint[], $18::bigint[], $19::text[], $20::bigint[], $21::text[], \
-             $22::text[]) AS v(id, uri, url, account_id, in_reply_to_id, \
-             in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
-             spoiler_text, sensitive, visibility, language, context_uri, local, \
-             application_id, created_at, quote_policy, quote_of_id, quote_state, \
-             quote_request_uri)",
-        )
-        .bind(posts.iter().map(|p| p.status.id).collect::<Vec<i64>>())
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.uri.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(column(&|p| p.status.url.clone()))
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.account_id)
-                .collect::<Vec<i64>>(),
-        )
-        .bind(int(&|p| p.status.in_reply_to_id))
-        .bind(int(&|p| p.status.in_reply_to_account_id))
-        .bind(column(&|p| p.status.in_reply_to_uri.clone()))
-        .bind(int(&|p| p.status.reblog_of_id))
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.content.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(column(&|p| p.status.text.clone()))
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.spoiler_text.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.sensitive)
-                .collect::<Vec<bool>>(),
-        )
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.visibility.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(column(&|p| p.status.language.clone()))
-        .bind(column(&|p| p.status.context_uri.clone()))
-        .bind(posts.iter().map(|p| p.status.local).collect::<Vec<bool>>())
-        .bind(int(&|p| p.status.application_id))
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.status.created_at)
-                .collect::<Vec<i64>>(),
-        )
-        .bind(
-            posts
-                .iter()
-                .map(|p| p.quote_policy.clone())
-                .collect::<Vec<String>>(),
-        )
-        .bind(int(&|p| p.quote.as_ref().map(|(id, ..)| *id)))
-        .bind(column(&|p| {
-            p.quote.as_ref().map(|(_, state, _)| state.clone())
-        }))
-        .bind(column(&|p| {
-            p.quote.as_ref().and_then(|(.., request)| request.clone())
-        }))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    /// The outbox jobs of the posts with a remote audience (the test of
-    /// `outbox_job_insert`, with each post's status and author, NULL for a direct
-    /// message); whether any was stored.
-    pub(super) async fn jobs(tx: &mut Tx, posts: &[LocalPost]) -> Result<bool> {
-        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let sql = SQL.get_or_init(|| {
-            format!(
-                "INSERT INTO jobs \
-                 (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
-                 SELECT v.id, v.queue, v.concurrency_key, v.payload, 0, v.max_attempts, \
-                 v.run_at, v.created_at \
-                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::integer[], \
-                 $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[]) \
-                 AS v(id, queue, concurrency_key, payload, max_attempts, run_at, created_at, \
-                 status, author) \
-                 WHERE {} OR (v.author IS NOT NULL AND {})",
-                mentions_remote_account("v.status"),
-                followed_remotely("v.author"),
-            )
-        });
-        let jobs = posts.iter().map(|p| &p.outbox);
-        let stored = sqlx::query(sql)
-            .bind(jobs.clone().map(|j| j.id).collect::<Vec<i64>>())
-            .bind(
-                jobs.clone()
-                    .map(|j| j.queue.clone())
-                    .collect::<Vec<String>>(),
-            )
-            .bind(
-                jobs.clone()
-                    .map(|j| j.concurrency_key.clone())
-                    .collect::<Vec<Option<String>>>(),
-            )
-            .bind(
-                jobs.clone()
-                    .map(|j| j.payload.clone())
-                    .collect::<Vec<String>>(),
-            )
-            .bind(jobs.clone().map(|j| j.max_attempts).collect::<Vec<i32>>())
-            .bind(jobs.clone().map(|j| j.run_at).collect::<Vec<i64>>())
-            .bind(jobs.map(|j| j.created_at).collect::<Vec<i64>>())
-            .bind(posts.iter().map(|p| p.status.id).collect::<Vec<i64>>())
-            .bind(
-                posts
-                    .iter()
-                    .map(|p| (p.status.visibility != "direct").then_some(p.status.account_id))
-                    .collect::<Vec<Option<i64>>>(),
-            )
-            .execute(&mut **tx)
-            .await?;
-        Ok(stored.rows_affected() > 0)
-    }
-
-    /// The posts' home-feed rows; last among the rows, since it reads the statuses
-    /// and mentions inserted before it.
-    pub(super) async fn feed(tx: &mut Tx, posts: &[LocalPost]) -> Result<()> {
-        sqlx::query(crate::timelines::fan_out_many_array_sql())
-            .bind(posts.iter().map(|p| p.status.id).collect::<Vec<i64>>())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
-
-/// The transaction of [`publish_group`] on `$pool`, with its three per-post
-/// statements given for the database (`$jobs` evaluates to whether a job was stored).
-macro_rules! publish_group_in {
-    ($pool:expr, $posts:expr, |$tx:ident| {
-        statuses: $statuses:block,
-        jobs: $jobs:block,
-        feed: $feed:block
-    }) => {{
-        let posts: &[LocalPost] = $posts;
-        let mut $tx = $pool.begin_write().await?;
-        $statuses
+/// The one transaction of [`publish_local_group`].
+async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for chunk in posts.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
+                 in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
+                 spoiler_text, sensitive, visibility, language, context_uri, local, \
+                 application_id, created_at, updated_at, quote_policy, quote_of_id, \
+                 quote_state, quote_request_uri) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                let s = &p.status;
+                let (quote_of_id, state, request) = match &p.quote {
+                    Some((id, state, request)) => (Some(*id), Some(state.clone()), request.clone()),
+                    None => (None, None, None),
+                };
+                b.push_bind(s.id)
+                    .push_bind(s.uri.clone())
+                    .push_bind(s.url.clone())
+                    .push_bind(s.account_id)
+                    .push_bind(s.in_reply_to_id)
+                    .push_bind(s.in_reply_to_account_id)
+                    .push_bind(s.in_reply_to_uri.clone())
+                    .push_bind(s.reblog_of_id)
+                    .push_bind(s.content.clone())
+                    .push_bind(s.text.clone())
+                    .push_bind(s.spoiler_text.clone())
+                    .push_bind(s.sensitive)
+                    .push_bind(s.visibility.clone())
+                    .push_bind(s.language.clone())
+                    .push_bind(s.context_uri.clone())
+                    .push_bind(s.local)
+                    .push_bind(s.application_id)
+                    .push_bind(s.created_at)
+                    .push_bind(s.created_at)
+                    .push_bind(p.quote_policy.clone())
+                    .push_bind(quote_of_id)
+                    .push_bind(state)
+                    .push_bind(request);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
         for p in posts {
             if let Some((quoted, state, _)) = &p.quote {
                 if state == "accepted" {
                     sqlx::query("UPDATE statuses SET quotes_count = quotes_count + 1 WHERE id = $1")
                         .bind(*quoted)
-                        .execute(&mut *$tx)
+                        .execute(&mut *tx)
                         .await?;
                 }
             }
             if let (true, Some(parent)) = (p.counts_as_reply, p.status.in_reply_to_id) {
                 sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
                     .bind(parent)
-                    .execute(&mut *$tx)
+                    .execute(&mut *tx)
                     .await?;
             }
-            insert_tags!(&mut *$tx, p.status.id, &p.tags, p.status.created_at);
+            insert_tags!(&mut *tx, p.status.id, &p.tags, p.status.created_at);
         }
         let mentions: Vec<(i64, &NewMention)> = posts
             .iter()
@@ -605,13 +466,46 @@ macro_rules! publish_group_in {
                 b.push_bind(m.id).push_bind(*status_id).push_bind(m.account_id);
             });
             q.push(" ON CONFLICT (status_id, account_id) DO NOTHING");
-            q.build().execute(&mut *$tx).await?;
+            q.build().execute(&mut *tx).await?;
         }
         // The outbox jobs after the mentions, which their test reads (see
         // `outbox_job_insert`: the same test, with the status and the author, or NULL
         // for a direct message, as the last two columns of each row).
-        let queued: bool = $jobs;
-        $feed
+        let mut queued = false;
+        for chunk in posts.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO jobs \
+                 (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
+                 SELECT v.column1, v.column2, v.column3, v.column4, 0, v.column5, v.column6, \
+                 v.column7 FROM (",
+            );
+            q.push_values(chunk, |mut b, p| {
+                let job = &p.outbox;
+                let author = (p.status.visibility != "direct").then_some(p.status.account_id);
+                b.push_bind(job.id)
+                    .push_bind(job.queue.clone())
+                    .push_bind(job.concurrency_key.clone())
+                    .push_bind(job.payload.clone())
+                    .push_bind(job.max_attempts)
+                    .push_bind(job.run_at)
+                    .push_bind(job.created_at)
+                    .push_bind(p.status.id)
+                    .push_bind(author);
+            });
+            q.push(format_args!(
+                ") v WHERE {} OR (v.column9 IS NOT NULL AND {})",
+                mentions_remote_account("v.column8"),
+                followed_remotely("v.column9"),
+            ));
+            queued |= q.build().execute(&mut *tx).await?.rows_affected() > 0;
+        }
+        // Last among the rows, since it reads the statuses and mentions inserted above.
+        let ids: Vec<i64> = posts.iter().map(|p| p.status.id).collect();
+        for chunk in ids.chunks(POSTS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new("");
+            crate::timelines::push_fan_out_many(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
+        }
         // The authors' counters just before the commit, as in `publish_all`.
         let authors = author_counts(
             posts
@@ -622,113 +516,11 @@ macro_rules! publish_group_in {
         for chunk in authors.chunks(POSTS_PER_STATEMENT) {
             let mut q = sqlx::QueryBuilder::new("");
             push_author_counts(&mut q, chunk);
-            q.build().execute(&mut *$tx).await?;
+            q.build().execute(&mut *tx).await?;
         }
-        $tx.commit().await?;
+        tx.commit().await?;
         Ok::<bool, StoreError>(queued)
-    }};
-}
-
-/// The one transaction of [`publish_local_group`]. Its three statements whose rows
-/// are one per post (the statuses, their outbox jobs and their home-feed rows) are
-/// written per database: on SQLite with a row of bound values per post, on
-/// PostgreSQL with one array parameter per column ([`publish_group_arrays`]), so that
-/// their text does not change with the size of the group. A new text costs
-/// PostgreSQL a parse and a plan on each connection (and a round trip more for
-/// sqlx's prepare); with the texts fixed, each is parsed once per connection and
-/// its plan kept.
-async fn publish_group(db: &Db, posts: &[LocalPost]) -> Result<bool> {
-    match db {
-        Db::Sqlite(pool, _) => publish_group_in!(pool, posts, |tx| {
-            statuses: {
-                for chunk in posts.chunks(POSTS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, \
-                         in_reply_to_account_id, in_reply_to_uri, reblog_of_id, content, text, \
-                         spoiler_text, sensitive, visibility, language, context_uri, local, \
-                         application_id, created_at, updated_at, quote_policy, quote_of_id, \
-                         quote_state, quote_request_uri) ",
-                    );
-                    q.push_values(chunk, |mut b, p| {
-                        let s = &p.status;
-                        let (quote_of_id, state, request) = match &p.quote {
-                            Some((id, state, request)) => (Some(*id), Some(state.clone()), request.clone()),
-                            None => (None, None, None),
-                        };
-                        b.push_bind(s.id)
-                            .push_bind(s.uri.clone())
-                            .push_bind(s.url.clone())
-                            .push_bind(s.account_id)
-                            .push_bind(s.in_reply_to_id)
-                            .push_bind(s.in_reply_to_account_id)
-                            .push_bind(s.in_reply_to_uri.clone())
-                            .push_bind(s.reblog_of_id)
-                            .push_bind(s.content.clone())
-                            .push_bind(s.text.clone())
-                            .push_bind(s.spoiler_text.clone())
-                            .push_bind(s.sensitive)
-                            .push_bind(s.visibility.clone())
-                            .push_bind(s.language.clone())
-                            .push_bind(s.context_uri.clone())
-                            .push_bind(s.local)
-                            .push_bind(s.application_id)
-                            .push_bind(s.created_at)
-                            .push_bind(s.created_at)
-                            .push_bind(p.quote_policy.clone())
-                            .push_bind(quote_of_id)
-                            .push_bind(state)
-                            .push_bind(request);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-            },
-            jobs: {
-                let mut queued = false;
-                for chunk in posts.chunks(POSTS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO jobs \
-                         (id, queue, concurrency_key, payload, attempts, max_attempts, run_at, created_at) \
-                         SELECT v.column1, v.column2, v.column3, v.column4, 0, v.column5, v.column6, \
-                         v.column7 FROM (",
-                    );
-                    q.push_values(chunk, |mut b, p| {
-                        let job = &p.outbox;
-                        let author = (p.status.visibility != "direct").then_some(p.status.account_id);
-                        b.push_bind(job.id)
-                            .push_bind(job.queue.clone())
-                            .push_bind(job.concurrency_key.clone())
-                            .push_bind(job.payload.clone())
-                            .push_bind(job.max_attempts)
-                            .push_bind(job.run_at)
-                            .push_bind(job.created_at)
-                            .push_bind(p.status.id)
-                            .push_bind(author);
-                    });
-                    q.push(format_args!(
-                        ") v WHERE {} OR (v.column9 IS NOT NULL AND {})",
-                        mentions_remote_account("v.column8"),
-                        followed_remotely("v.column9"),
-                    ));
-                    queued |= q.build().execute(&mut *tx).await?.rows_affected() > 0;
-                }
-                queued
-            },
-            feed: {
-                // Last among the rows, since it reads the statuses and mentions inserted above.
-                let ids: Vec<i64> = posts.iter().map(|p| p.status.id).collect();
-                for chunk in ids.chunks(POSTS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::new("");
-                    crate::timelines::push_fan_out_many(&mut q, chunk);
-                    q.build().execute(&mut *tx).await?;
-                }
-            }
-        }),
-        Db::Postgres(pool) => publish_group_in!(pool, posts, |tx| {
-            statuses: { publish_group_arrays::statuses(&mut tx, posts).await?; },
-            jobs: { publish_group_arrays::jobs(&mut tx, posts).await? },
-            feed: { publish_group_arrays::feed(&mut tx, posts).await?; }
-        }),
-    }
+    })
 }
 
 /// The authors of a group of new statuses, each once, in account order, with how

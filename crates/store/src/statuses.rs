@@ -261,26 +261,12 @@ pub async fn by_ids_with_author_stats(db: &Db, ids: &[i64]) -> Result<Vec<Status
              st.last_status_at AS author_last_status_at, \
              COALESCE(st.version, 0) AS author_stats_version \
              FROM statuses s LEFT JOIN account_stats st ON st.account_id = s.account_id \
-             WHERE s.id "
+             WHERE s.id IN "
         )
     });
-    match db {
-        // One array parameter: the same text whatever the number of ids, parsed once
-        // per connection (as the group's statements, `status_actions::publish_group`).
-        Db::Postgres(pool) => {
-            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let sql = SQL.get_or_init(|| format!("{select}= ANY($1)"));
-            Ok(sqlx::query_as::<_, StatusWithAuthorStats>(sql)
-                .bind(ids)
-                .fetch_all(pool)
-                .await?)
-        }
-        Db::Sqlite(..) => {
-            let mut q = Select::new(format!("{select}IN "));
-            crate::push_id_list(&mut q, ids);
-            q.fetch_all(db).await
-        }
-    }
+    let mut q = Select::new(select.as_str());
+    crate::push_id_list(&mut q, ids);
+    q.fetch_all(db).await
 }
 
 /// `(id, version)` of those of the given statuses that exist, in no particular order

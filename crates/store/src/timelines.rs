@@ -110,37 +110,14 @@ where
 /// readers, by the same rules, taking each status's author and visibility from its
 /// stored row.
 pub(crate) fn push_fan_out_many(q: &mut impl SqlBuilder, status_ids: &[i64]) {
-    push_fan_out_by(q, |q| {
-        q.push("IN ");
-        crate::push_id_list(q, status_ids);
-    });
-}
-
-/// [`push_fan_out_many`] for the statuses whose ids are `$1`, one array parameter
-/// (PostgreSQL): one text whatever the number of statuses, so that PostgreSQL parses
-/// it once per connection and can keep its plan.
-pub(crate) fn fan_out_many_array_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        let mut q = crate::read::Select::new("");
-        push_fan_out_by(&mut q, |q| {
-            q.push("= ANY($1)");
-        });
-        q.sql().to_owned()
-    })
-}
-
-/// The statement of [`push_fan_out_many`], with `ids` writing the test of a status id
-/// after `s.id ` (`IN (…)`, or `= ANY($1)`).
-fn push_fan_out_by<Q: SqlBuilder>(q: &mut Q, ids: impl Fn(&mut Q)) {
     q.push(
         "INSERT INTO home_feed (account_id, status_id, author_account_id) \
          SELECT x.reader, x.status_id, x.author FROM ( \
              SELECT a.id AS reader, s.id AS status_id, s.account_id AS author \
              FROM statuses s JOIN accounts a ON a.id = s.account_id \
-             WHERE a.domain IS NULL AND s.id ",
+             WHERE a.domain IS NULL AND s.id IN ",
     );
-    ids(q);
+    crate::push_id_list(q, status_ids);
     q.push(
         " UNION \
              SELECT f.account_id, s.id, s.account_id FROM statuses s \
@@ -155,17 +132,17 @@ fn push_fan_out_by<Q: SqlBuilder>(q: &mut Q, ids: impl Fn(&mut Q)) {
                                AND g.target_account_id = s.in_reply_to_account_id) \
                     OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id \
                                AND m.account_id = f.account_id)) \
-               AND s.id ",
+               AND s.id IN ",
     );
-    ids(q);
+    crate::push_id_list(q, status_ids);
     q.push(
         " UNION \
              SELECT m.account_id, s.id, s.account_id FROM statuses s \
                JOIN mentions m ON m.status_id = s.id \
                JOIN accounts r ON r.id = m.account_id \
-             WHERE s.visibility = 'direct' AND r.domain IS NULL AND s.id ",
+             WHERE s.visibility = 'direct' AND r.domain IS NULL AND s.id IN ",
     );
-    ids(q);
+    crate::push_id_list(q, status_ids);
     q.push(
         " ) x WHERE TRUE \
          ON CONFLICT (account_id, status_id) DO NOTHING",
