@@ -16,6 +16,10 @@
 //! through [`FromLiteRow`] on SQLite; [`lite_row!`](crate::lite_row) writes the
 //! latter from the field list, so the two cannot disagree on a column's name.
 //!
+//! A [`Select`] is also how the inbox's write transactions are written once (`Tx`
+//! runs one in either driver's transaction; `execute_lite` and `ids_lite` on the
+//! inbox's own SQLite writer, `inbound::LiteWriter`), so it is not only for reads.
+//!
 //! Readers see what is committed, as any other connection does in WAL mode, and they
 //! are `query_only`: a write sent down this path fails instead of bypassing the
 //! writers' transactions. In WAL mode a reader waits for a lock only while another
