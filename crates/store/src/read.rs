@@ -31,8 +31,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::sqlite::SqliteArguments;
+use sqlx::postgres::PgRow;
 use sqlx::{Arguments, Database, Encode, QueryBuilder, Type};
 
 use crate::{Db, Result, StoreError};
@@ -156,7 +155,7 @@ impl Select {
         match db {
             Db::Sqlite(_, readers) => self.read_lite(readers, usize::MAX),
             Db::Postgres(pool) => {
-                let args = pg_arguments(self.args)?;
+                let args = arguments::<sqlx::Postgres>(self.args)?;
                 Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
                     .fetch_all(pool)
                     .await?)
@@ -172,7 +171,7 @@ impl Select {
         match db {
             Db::Sqlite(_, readers) => Ok(self.read_lite(readers, 1)?.into_iter().next()),
             Db::Postgres(pool) => {
-                let args = pg_arguments(self.args)?;
+                let args = arguments::<sqlx::Postgres>(self.args)?;
                 Ok(sqlx::query_as_with::<_, T, _>(&self.sql, args)
                     .fetch_optional(pool)
                     .await?)
@@ -182,20 +181,27 @@ impl Select {
 
     /// At most `max` rows through a SQLite reader, on this thread.
     fn read_lite<T: FromLiteRow>(&self, readers: &Readers, max: usize) -> Result<Vec<T>> {
-        readers.run(|conn| {
-            let mut stmt = conn.prepare_cached(&self.sql)?;
-            bind(&mut stmt, &self.args)?;
-            let columns = T::columns(&stmt)?;
-            let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while out.len() < max {
-                match rows.next()? {
-                    Some(row) => out.push(T::from_lite(row, &columns)?),
-                    None => break,
-                }
+        readers.run(|conn| self.rows_on(conn, max))
+    }
+
+    /// At most `max` rows, decoded, on a rusqlite connection, on this thread.
+    fn rows_on<T: FromLiteRow>(
+        &self,
+        conn: &rusqlite::Connection,
+        max: usize,
+    ) -> rusqlite::Result<Vec<T>> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        bind(&mut stmt, &self.args)?;
+        let columns = T::columns(&stmt)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while out.len() < max {
+            match rows.next()? {
+                Some(row) => out.push(T::from_lite(row, &columns)?),
+                None => break,
             }
-            Ok(out)
-        })
+        }
+        Ok(out)
     }
 }
 
@@ -216,23 +222,17 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> rusqlite::Result<()
     Ok(())
 }
 
-fn pg_arguments(args: Vec<Arg>) -> Result<PgArguments> {
-    let mut out = PgArguments::default();
-    for arg in args {
-        match arg {
-            Arg::Int(v) => out.add(v),
-            Arg::Text(v) => out.add(v),
-            Arg::Bool(v) => out.add(v),
-            Arg::NullInt => out.add(None::<i64>),
-            Arg::NullText => out.add(None::<String>),
-        }
-        .map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
-    }
-    Ok(out)
-}
-
-fn sqlite_arguments(args: Vec<Arg>) -> Result<SqliteArguments<'static>> {
-    let mut out = SqliteArguments::default();
+/// The arguments of a [`Select`] for either sqlx driver.
+fn arguments<'q, DB>(args: Vec<Arg>) -> Result<<DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+{
+    let mut out = <DB as Database>::Arguments::<'q>::default();
     for arg in args {
         match arg {
             Arg::Int(v) => out.add(v),
@@ -277,11 +277,11 @@ impl Tx<'_, '_> {
     /// Runs a statement, returning how many rows it changed.
     pub(crate) async fn execute(&mut self, q: Select) -> Result<u64> {
         Ok(match self {
-            Tx::Sqlite(tx) => sqlx::query_with(&q.sql, sqlite_arguments(q.args)?)
+            Tx::Sqlite(tx) => sqlx::query_with(&q.sql, arguments::<sqlx::Sqlite>(q.args)?)
                 .execute(&mut ***tx)
                 .await?
                 .rows_affected(),
-            Tx::Postgres(tx) => sqlx::query_with(&q.sql, pg_arguments(q.args)?)
+            Tx::Postgres(tx) => sqlx::query_with(&q.sql, arguments::<sqlx::Postgres>(q.args)?)
                 .execute(&mut ***tx)
                 .await?
                 .rows_affected(),
@@ -292,12 +292,12 @@ impl Tx<'_, '_> {
     pub(crate) async fn ids(&mut self, q: Select) -> Result<Vec<i64>> {
         Ok(match self {
             Tx::Sqlite(tx) => {
-                sqlx::query_scalar_with::<_, i64, _>(&q.sql, sqlite_arguments(q.args)?)
+                sqlx::query_scalar_with::<_, i64, _>(&q.sql, arguments::<sqlx::Sqlite>(q.args)?)
                     .fetch_all(&mut ***tx)
                     .await?
             }
             Tx::Postgres(tx) => {
-                sqlx::query_scalar_with::<_, i64, _>(&q.sql, pg_arguments(q.args)?)
+                sqlx::query_scalar_with::<_, i64, _>(&q.sql, arguments::<sqlx::Postgres>(q.args)?)
                     .fetch_all(&mut ***tx)
                     .await?
             }
@@ -317,14 +317,8 @@ impl Select {
     /// Runs a statement whose rows are one integer each (`RETURNING id`) on a
     /// rusqlite connection, on this thread.
     pub(crate) fn ids_lite(&self, conn: &rusqlite::Connection) -> Result<Vec<i64>> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        bind(&mut stmt, &self.args)?;
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(row.get(0)?);
-        }
-        Ok(out)
+        let rows: Vec<(i64,)> = self.rows_on(conn, usize::MAX)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
 

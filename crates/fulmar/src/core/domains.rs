@@ -70,10 +70,25 @@ impl BlockList {
     /// Whether `host` may be blocked: `false` means the copy does not list it (the
     /// group commit checks again); `true` was confirmed by the database.
     pub async fn blocked(&self, db: &Db, host: &str) -> CoreResult<bool> {
-        let copy = self.copy.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let domains = match copy {
-            Some((at, domains)) if at.elapsed() < BLOCK_LIST_TTL => domains,
-            _ => {
+        // The first delivery to find the copy expired reads the list again; the
+        // deliveries meanwhile keep using the old copy (the group commit checks their
+        // hosts anyway), so a busy inbox reads it once a second, not once per request
+        // in flight.
+        let current = {
+            let mut copy = self.copy.lock().unwrap_or_else(|e| e.into_inner());
+            match copy.as_mut() {
+                Some((at, domains)) if at.elapsed() < BLOCK_LIST_TTL => Some(domains.clone()),
+                // Claimed: until the new list is read, the others use this one.
+                Some((at, _)) => {
+                    *at = Instant::now();
+                    None
+                }
+                None => None,
+            }
+        };
+        let domains = match current {
+            Some(domains) => domains,
+            None => {
                 let domains: Arc<Vec<String>> = Arc::new(
                     domain_blocks::list(db)
                         .await?

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::db_test;
 use crate::helpers::{Backend, TestApp};
-use crate::peer::{dev_server, Peer};
+use crate::peer::{dev_server, Peer, PeerActor};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fulmar");
 
@@ -45,20 +45,24 @@ fn follow(a: i64, b: i64) -> NewFollowRow {
     }
 }
 
+/// Bob's `n`th activity, a report about Alice: any activity serves to see whether the
+/// inbox takes a delivery.
+fn flag(peer: &Peer, bob: &PeerActor, fulmar_app: &TestApp, n: u32) -> serde_json::Value {
+    json!({
+        "id": format!("{}/activities/{n}", peer.base),
+        "type": "Flag",
+        "actor": bob.id,
+        "object": fulmar_app.app.urls.actor("alice"),
+    })
+}
+
 async fn block_and_lift(backend: Backend) {
     let fulmar_app = dev_server(backend).await;
     let (alice, token) = fulmar_app.user_with_token("alice", "read write").await;
     let peer = Peer::start().await;
     let bob = peer.actor("bob");
     let inbox = fulmar_app.url("/users/alice/inbox");
-    let activity = |n: u32| {
-        json!({
-            "id": format!("{}/activities/{n}", peer.base),
-            "type": "Flag",
-            "actor": bob.id,
-            "object": fulmar_app.app.urls.actor("alice"),
-        })
-    };
+    let activity = |n: u32| flag(&peer, &bob, &fulmar_app, n);
     // Bob is known (his key was fetched for his first delivery) and follows Alice,
     // who follows him back.
     let (status, res) = peer.post(&bob, &inbox, &activity(1)).await;
@@ -282,14 +286,7 @@ async fn blocks_the_inbox_copy_does_not_know(backend: Backend) {
     let peer = Peer::start().await;
     let bob = peer.actor("bob");
     let inbox = fulmar_app.url("/inbox");
-    let activity = |n: u32| {
-        json!({
-            "id": format!("{}/activities/{n}", peer.base),
-            "type": "Flag",
-            "actor": bob.id,
-            "object": fulmar_app.app.urls.actor("alice"),
-        })
-    };
+    let activity = |n: u32| flag(&peer, &bob, &fulmar_app, n);
     fulmar_app.user_with_token("alice", "read").await;
     // The first delivery reads the (empty) block list and caches Bob's key.
     let (status, res) = peer.post(&bob, &inbox, &activity(1)).await;
